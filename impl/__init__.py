@@ -1,0 +1,8 @@
+"""impl — the reference implementation of the FNO stability toolkit.
+
+Unit-wise Adaptive Gradient Clipping and the clipping dispatch, the training
+step, PtychoBlock / StablePtychoBlock, the hybrid and stable_hybrid
+generators, the generator registry and the study runner.
+"""
+
+__all__: list[str] = []

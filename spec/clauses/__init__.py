@@ -1,0 +1,101 @@
+"""Normative clauses: every rule of the plan as data.
+
+>>> from spec.clauses import CLAUSES, clause
+>>> clause("CFG-001").level
+'MUST'
+
+Each area keeps its clauses in its own module (``cfg.py``, ``agc.py``,
+``blk.py``, ``reg.py``, ...) as a tuple named ``CLAUSES``; this package finds
+them all. A clause id is ``FAMILY-NNN``; ids are never reused.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["CLAUSES", "FAMILIES", "Clause", "Level", "clause", "clauses_of"]
+
+Level = Literal["MUST", "SHOULD"]
+
+FAMILIES: dict[str, str] = {
+    "CFG": "Configuration contract",
+    "AGC": "Adaptive gradient clipping and the clipping dispatch",
+    "TRN": "Training step",
+    "BLK": "Spectral convolution, blocks and generators",
+    "REG": "Generator registry",
+    "RUN": "Study runner and compare wrapper",
+}
+"""Clause families, in the order the specification lists them."""
+
+_ID = re.compile(r"^(?P<family>[A-Z]{3})-(?P<number>\d{3})$")
+
+
+class Clause(BaseModel):
+    """One normative rule."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    id: str = Field(pattern=_ID.pattern)
+    """Stable identifier, FAMILY-NNN."""
+    level: Level
+    """RFC 2119 strength: a MUST failing fails conformance; a SHOULD is advisory."""
+    title: str
+    """A few words naming the rule."""
+    text: str
+    """The rule in one sentence."""
+    source: str
+    """Where the rule comes from (plan task, field note, issue)."""
+    reference: str | None = None
+    """Dotted path of the executable float64 reference, for numeric rules."""
+
+    @field_validator("id")
+    @classmethod
+    def _known_family(cls, value: str) -> str:
+        match = _ID.match(value)
+        if match is None or match["family"] not in FAMILIES:
+            raise ValueError(f"clause id {value!r}: the family must be one of {sorted(FAMILIES)}")
+        return value
+
+    @property
+    def family(self) -> str:
+        return self.id.split("-", 1)[0]
+
+
+def _collect() -> tuple[Clause, ...]:
+    found: list[Clause] = []
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found.extend(getattr(module, "CLAUSES", ()))
+    seen: dict[str, Clause] = {}
+    for item in found:
+        if item.id in seen:
+            raise RuntimeError(f"clause id {item.id} is defined twice")
+        seen[item.id] = item
+    order = list(FAMILIES)
+    return tuple(sorted(found, key=lambda c: (order.index(c.family), c.id)))
+
+
+CLAUSES: tuple[Clause, ...] = _collect()
+"""Every clause of the specification, by family then number."""
+
+_BY_ID = {c.id: c for c in CLAUSES}
+
+
+def clause(clause_id: str) -> Clause:
+    """The clause with this id; KeyError naming the known ids otherwise."""
+    try:
+        return _BY_ID[clause_id]
+    except KeyError:
+        raise KeyError(f"no clause {clause_id!r}; known ids: {', '.join(_BY_ID)}") from None
+
+
+def clauses_of(family: str) -> tuple[Clause, ...]:
+    """The clauses of one family, e.g. ``clauses_of('AGC')``."""
+    if family not in FAMILIES:
+        raise KeyError(f"no clause family {family!r}; known: {sorted(FAMILIES)}")
+    return tuple(c for c in CLAUSES if c.family == family)
