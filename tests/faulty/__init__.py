@@ -1,0 +1,1 @@
+"""Deliberately faulty implementations: each must make the property of its clause fail."""

@@ -1,0 +1,85 @@
+"""Faulty spectral convolutions and blocks, each breaking one BLK clause.
+
+Used by tests to show that the checks of those clauses can fail:
+
+- :class:`OneCornerSpectralConv2d` keeps only the non-negative frequencies of
+  the first axis, as the upstream fallback did (BLK-003).
+- :class:`UnitGammaStableBlock` starts its norm at weight 1 (BLK-007).
+- :class:`BatchNormStableBlock` normalises over the batch (BLK-008).
+- :class:`UnnormalisedStableBlock` has no norm at all, only a zero gate (BLK-008).
+- :class:`FrozenStableBlock` is the identity and stays it: its branch is detached (BLK-011).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from impl.blocks import InstanceNorm2dAnySize, PtychoBlock
+from impl.spectral import SpectralConv2d
+
+__all__ = [
+    "BatchNormStableBlock",
+    "FrozenStableBlock",
+    "OneCornerSpectralConv2d",
+    "UnitGammaStableBlock",
+    "UnnormalisedStableBlock",
+]
+
+
+class OneCornerSpectralConv2d(SpectralConv2d):
+    """Drops the negative-frequency corner (the upstream fallback's spectral conv)."""
+
+    def __init__(self, in_channels: int, out_channels: int, modes: int) -> None:
+        super().__init__(in_channels, out_channels, modes)
+        self.register_parameter("weight_neg", None)
+
+
+class UnitGammaStableBlock(PtychoBlock):
+    """Instance norm started at weight 1, bias 0, no gate: not the identity at init."""
+
+    def __init__(self, channels: int, modes: int) -> None:
+        super().__init__(channels, modes)
+        self.norm = InstanceNorm2dAnySize(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.norm(self.update(x))
+
+
+class BatchNormStableBlock(PtychoBlock):
+    """Zero-gamma, but normalised with BatchNorm2d: centred over the batch, not per sample."""
+
+    def __init__(self, channels: int, modes: int) -> None:
+        super().__init__(channels, modes)
+        self.norm = nn.BatchNorm2d(channels)
+        nn.init.zeros_(self.norm.weight)
+        nn.init.zeros_(self.norm.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.norm(self.update(x))
+
+
+class UnnormalisedStableBlock(PtychoBlock):
+    """Identity at init through a zero per-channel gate, with no normalisation at all."""
+
+    def __init__(self, channels: int, modes: int) -> None:
+        super().__init__(channels, modes)
+        self.gate = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.gate.view(1, -1, 1, 1) * self.update(x)
+
+
+class FrozenStableBlock(PtychoBlock):
+    """Zero-gamma instance norm whose affine parameters are frozen: stays the identity."""
+
+    def __init__(self, channels: int, modes: int) -> None:
+        super().__init__(channels, modes)
+        self.norm = InstanceNorm2dAnySize(channels)
+        nn.init.zeros_(self.norm.weight)
+        nn.init.zeros_(self.norm.bias)
+        self.norm.weight.requires_grad_(False)
+        self.norm.bias.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.norm(self.update(x))
