@@ -5,4 +5,6 @@ step, PtychoBlock / StablePtychoBlock, the hybrid and stable_hybrid
 generators, the generator registry and the study runner.
 """
 
-__all__: list[str] = []
+from impl.agc import adaptive_gradient_clip_, agc_unit_dims
+
+__all__: list[str] = ["adaptive_gradient_clip_", "agc_unit_dims"]

@@ -36,6 +36,7 @@ from spec.config import (
     set_architecture_provider,
 )
 from spec.io import ConfigFileError, load_config, save_config
+from spec.reference import agc_reference
 from spec.version import SPEC_VERSION
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "TFTrainingConfig",
     "TorchTrainingConfig",
     "UnmappedFieldWarning",
+    "agc_reference",
     "clause",
     "clauses_of",
     "known_architectures",

@@ -1,0 +1,334 @@
+"""AGC clauses: unit-wise Adaptive Gradient Clipping and the clipping dispatch (plan 1.2, 1.3).
+
+Throughout, a *unit* of a parameter W with gradient G is a slice along its unit
+axis (dim 0 by default for rank >= 2, the whole tensor for rank <= 1), and
+``bound_i = clip_factor * max(||W_i||_2, eps)``.
+"""
+
+from __future__ import annotations
+
+from spec.clauses import Clause
+
+_PLAN_12 = "implementation-plan.md, Task 1.2"
+_PLAN_13 = "implementation-plan.md, Task 1.3"
+_PAPER = "Brock et al. 2021, Algorithm 2"
+_NOTES = "field-notes.md"
+_ISSUE = "issue 3"
+_REF = "spec.reference.agc_reference"
+
+CLAUSES: tuple[Clause, ...] = (
+    Clause(
+        id="AGC-001",
+        level="MUST",
+        title="unit-wise rule",
+        text=(
+            "For every unit i, if ||G_i||_2 > bound_i the gradient unit becomes "
+            "G_i * bound_i / ||G_i||_2, and otherwise it is left unchanged."
+        ),
+        source=f"{_PLAN_12}; {_PAPER}",
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-002",
+        level="MUST",
+        title="default unit axis",
+        text=(
+            "For a parameter of rank >= 2 the units are, by default, the slices along dim 0 "
+            "(the output axis of Linear and ConvNd weights), each norm running over all "
+            "other dims."
+        ),
+        source=f"{_PAPER}; {_NOTES} (timm convention)",
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-003",
+        level="MUST",
+        title="rank <= 1 is one unit",
+        text="A parameter of rank 0 or 1 is a single unit whose norm runs over the whole tensor.",
+        source=f"{_NOTES} (timm convention)",
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-004",
+        level="MUST",
+        title="unclipped units bit-for-bit",
+        text=(
+            "A gradient unit with ||G_i||_2 <= bound_i is left bit-for-bit identical, "
+            "in every supported dtype."
+        ),
+        source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-005",
+        level="MUST",
+        title="clipped units land on the bound",
+        text=(
+            "A gradient unit with ||G_i||_2 > bound_i has norm bound_i afterwards, "
+            "within the rounding of its dtype."
+        ),
+        source=f"{_PLAN_12}; {_PAPER}",
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-006",
+        level="MUST",
+        title="direction preserved",
+        text=(
+            "Clipping multiplies a gradient unit by a factor in [0, 1], so no entry changes "
+            "sign and the unit keeps its direction."
+        ),
+        source=_PAPER,
+    ),
+    Clause(
+        id="AGC-007",
+        level="MUST",
+        title="idempotent",
+        text=(
+            "Applying AGC a second time with the same arguments changes no gradient by more "
+            "than the rounding of its dtype."
+        ),
+        source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-008",
+        level="MUST",
+        title="unit locality",
+        text=(
+            "The result for one unit depends only on that unit's weight and gradient: changing "
+            "another unit's gradient, in the same or another parameter, does not change it."
+        ),
+        source=f"{_ISSUE}; {_NOTES} (upstream takes one norm per whole tensor)",
+    ),
+    Clause(
+        id="AGC-009",
+        level="MUST",
+        title="eps guard for zero weights",
+        text=(
+            "A unit whose weight norm is below eps, zero included, is clipped against "
+            "clip_factor * eps (never against 0)."
+        ),
+        source=f"{_PLAN_12} (test_agc_handles_zero_params)",
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-010",
+        level="MUST",
+        title="zero gradient stays zero",
+        text="An all-zero gradient unit stays exactly zero (no 0/0 NaN), whatever its weight.",
+        source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-011",
+        level="MUST",
+        title="weights untouched",
+        text="AGC never modifies a parameter's values.",
+        source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-012",
+        level="MUST",
+        title="in place on .grad",
+        text=(
+            "AGC writes into the existing `.grad` tensors: after the call each parameter holds "
+            "the same `.grad` object, on the same storage, with the same shape and strides."
+        ),
+        source=f"{_PLAN_12} (operate in-place on .grad)",
+    ),
+    Clause(
+        id="AGC-013",
+        level="MUST",
+        title="None gradients skipped",
+        text=(
+            "A parameter whose `.grad` is None is skipped without error and its `.grad` stays None."
+        ),
+        source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-014",
+        level="MUST",
+        title="tensor, list or generator",
+        text=(
+            "`parameters` may be a single tensor, a list of tensors or a one-shot generator "
+            "of tensors, with the same result for the same parameters."
+        ),
+        source=f"{_ISSUE} (model.parameters() is a generator)",
+    ),
+    Clause(
+        id="AGC-015",
+        level="MUST",
+        title="dtypes supported and kept",
+        text=(
+            "Gradients of dtype float16, bfloat16, float32, float64, complex64 and complex128 "
+            "are clipped and keep their dtype."
+        ),
+        source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-016",
+        level="MUST",
+        title="complex modulus",
+        text=(
+            "For complex parameters every norm is the Euclidean norm of the entries' moduli, "
+            "so a complex unit is clipped as the real unit of its real and imaginary parts."
+        ),
+        source=f"{_ISSUE}; {_NOTES} (spectral weights are complex)",
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-017",
+        level="MUST",
+        title="agrees with the float64 reference",
+        text=(
+            "On finite input the clipped gradients equal the float64 reference within the "
+            "rounding of their dtype, which requires norms accumulated in at least float32."
+        ),
+        source=_ISSUE,
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-018",
+        level="MUST",
+        title="non-contiguous gradients",
+        text=(
+            "A non-contiguous gradient (a transposed or strided view) is clipped in place "
+            "exactly as its contiguous copy would be."
+        ),
+        source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-019",
+        level="MUST",
+        title="arguments validated",
+        text=(
+            "A clip_factor or eps that is <= 0, NaN or infinite raises ValueError naming the "
+            "argument before any gradient is modified."
+        ),
+        source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-020",
+        level="MUST",
+        title="sparse gradients rejected",
+        text=(
+            "A sparse gradient raises an error that says so, before any gradient is modified, "
+            "instead of being clipped wrongly or skipped."
+        ),
+        source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-021",
+        level="MUST",
+        title="non-finite gradients by default",
+        text=(
+            "By default a gradient holding NaN or inf raises nothing, the units holding "
+            "non-finite entries stay non-finite, and every other unit is clipped as it would "
+            "be alone."
+        ),
+        source=f"{_ISSUE}; torch.nn.utils.clip_grad_norm_ (error_if_nonfinite=False)",
+    ),
+    Clause(
+        id="AGC-022",
+        level="SHOULD",
+        title="non-finite convention",
+        text=(
+            "The rule of AGC-001 is applied under IEEE comparison, so a unit whose gradient "
+            "norm is NaN is left unchanged and a unit whose gradient norm is infinite is "
+            "multiplied by 0, as the reference does."
+        ),
+        source=_ISSUE,
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-023",
+        level="SHOULD",
+        title="error_if_nonfinite switch",
+        text=(
+            "An `error_if_nonfinite` switch, off by default, makes a non-finite gradient norm "
+            "raise before any gradient is modified."
+        ),
+        source="torch.nn.utils.clip_grad_norm_",
+    ),
+    Clause(
+        id="AGC-024",
+        level="SHOULD",
+        title="unit axis chosen per parameter",
+        text=(
+            "The caller can set the unit axis per parameter or exclude a parameter, and the "
+            "bundled modules whose output axis is not dim 0 (transposed convolutions, "
+            "(in, out, ...) spectral weights) declare theirs."
+        ),
+        source=f"{_ISSUE}; {_NOTES} (transposed conv and spectral weights: output axis dim 1)",
+    ),
+    Clause(
+        id="AGC-025",
+        level="SHOULD",
+        title="no host synchronisation",
+        text=(
+            "AGC makes no host-device synchronisation and returns the number of clipped units "
+            "as a tensor."
+        ),
+        source=f"{_ISSUE}; {_NOTES} (upstream syncs once per parameter)",
+    ),
+    Clause(
+        id="AGC-026",
+        level="MUST",
+        title="dispatch: no clipping at value <= 0",
+        text=(
+            "The clipping dispatch given a value that is None or <= 0 leaves every gradient "
+            "bit-for-bit unchanged, whatever allowed algorithm it names."
+        ),
+        source=f"{_PLAN_13}; {_NOTES} (runner: <= 0 means no clipping)",
+    ),
+    Clause(
+        id="AGC-027",
+        level="MUST",
+        title="dispatch: norm",
+        text=(
+            "The dispatch with algorithm 'norm' and value v > 0 gives the gradients of "
+            "torch.nn.utils.clip_grad_norm_(parameters, max_norm=v)."
+        ),
+        source=_PLAN_13,
+    ),
+    Clause(
+        id="AGC-028",
+        level="MUST",
+        title="dispatch: value",
+        text=(
+            "The dispatch with algorithm 'value' and value v > 0 gives the gradients of "
+            "torch.nn.utils.clip_grad_value_(parameters, clip_value=v)."
+        ),
+        source=_PLAN_13,
+    ),
+    Clause(
+        id="AGC-029",
+        level="MUST",
+        title="dispatch: agc",
+        text=(
+            "The dispatch with algorithm 'agc' and value v > 0 gives the gradients of unit-wise "
+            "AGC with clip_factor=v and eps=1e-3, within the rounding of their dtype."
+        ),
+        source=_PLAN_13,
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-030",
+        level="MUST",
+        title="dispatch: unknown algorithm rejected",
+        text=(
+            "The dispatch given an algorithm outside 'norm', 'value' and 'agc' raises ValueError "
+            "naming it and the allowed values, whatever the value, before any gradient is "
+            "modified."
+        ),
+        source=f"{_ISSUE}; {_NOTES} (upstream dispatch falls through silently)",
+    ),
+    Clause(
+        id="AGC-031",
+        level="SHOULD",
+        title="dispatch: config as source",
+        text=(
+            "The dispatch accepts a TF-side or Torch-side training config as the source of "
+            "algorithm and value, and rejects explicit arguments that contradict it."
+        ),
+        source=_ISSUE,
+    ),
+)
