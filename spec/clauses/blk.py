@@ -125,4 +125,48 @@ CLAUSES: tuple[Clause, ...] = (
         ),
         source=_NOTES + " (zero-gamma arm stagnated; identity at init is not sufficient)",
     ),
+    Clause(
+        id="BLK-012",
+        level="MUST",
+        title="generator output shape and layout",
+        text=(
+            "Generator(in_channels, out_channels, hidden_channels, n_blocks, modes, C) maps a "
+            "finite (B, C*in_channels, H, W) tensor to a finite (B, H, W, C, out_channels) tensor "
+            "of the same dtype, the last axis holding (real, imag) when out_channels is 2."
+        ),
+        source=_NOTES + " (HybridUNOGenerator output reshaped to (B, H, W, C, 2))",
+    ),
+    Clause(
+        id="BLK-013",
+        level="MUST",
+        title="stable_hybrid is hybrid but for the block",
+        text=(
+            "Built with the same arguments, the stable generator has the hybrid generator's "
+            "module tree, layer types and parameter shapes everywhere except at the spectral-block "
+            "positions, where every plain block is replaced by the stable block, whose own "
+            "parameters extend the plain block's by its norm (and gate) only."
+        ),
+        source=_PLAN_22 + " (all other architecture remains identical)",
+    ),
+    Clause(
+        id="BLK-014",
+        level="MUST",
+        title="generator input errors",
+        text=(
+            "A generator given an input that is not 4-D, whose channel count is not "
+            "C*in_channels, or whose H or W is not divisible by 2**(n_blocks-1) raises ValueError "
+            "naming the bad size and the requirement before any of its layers runs."
+        ),
+        source=_ISSUE,
+    ),
+    Clause(
+        id="BLK-015",
+        level="SHOULD",
+        title="parameter count known before building",
+        text=(
+            "A generator's parameter count can be computed from its model config without building "
+            "it, and equals the count of the generator built from that config."
+        ),
+        source=_NOTES + " (parameters grow as channels² × modes²: ~17 M at 4 blocks, ~4.4 B at 8)",
+    ),
 )
