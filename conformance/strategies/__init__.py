@@ -3,3 +3,23 @@
 One module per area: :mod:`conformance.strategies.configs` for the config
 contract; tensor, block and generator strategies sit beside it.
 """
+
+from conformance.strategies.blocks import BadBlockArgument, BlockCase, GeneratorCase
+from conformance.strategies.tensors import (
+    AGCCase,
+    BadAGCArgument,
+    ClipCase,
+    LocalityCase,
+    ParamCase,
+)
+
+__all__ = [
+    "AGCCase",
+    "BadAGCArgument",
+    "BadBlockArgument",
+    "BlockCase",
+    "ClipCase",
+    "GeneratorCase",
+    "LocalityCase",
+    "ParamCase",
+]

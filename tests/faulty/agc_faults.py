@@ -1,0 +1,113 @@
+"""Faulty AGCs, each breaking one AGC clause; all take ``(parameters, clip_factor, eps)``.
+
+Used by tests/test_agc_properties.py to show that the AGC properties can fail:
+
+- :func:`per_tensor_agc` takes one norm per whole tensor, as the upstream utility does (AGC-008).
+- :func:`no_eps_guard_agc` bounds by clip_factor * ||W_i|| without the eps floor (AGC-009).
+- :func:`rms_bound_agc` bounds by the RMS of the weight unit instead of its norm (AGC-005).
+- :func:`replacing_agc` assigns a new ``.grad`` tensor instead of writing in place (AGC-012).
+- :func:`nan_spreading_agc` is timm-style: clips right, but turns a NaN-norm unit all NaN (AGC-022).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import torch
+
+__all__ = [
+    "nan_spreading_agc",
+    "no_eps_guard_agc",
+    "per_tensor_agc",
+    "replacing_agc",
+    "rms_bound_agc",
+]
+
+Norm = Callable[[torch.Tensor, tuple[int, ...] | None], torch.Tensor]
+
+
+def _params(parameters: torch.Tensor | Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    return [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
+
+
+def _wide(t: torch.Tensor) -> torch.Tensor:
+    wide = torch.complex128 if t.is_complex() else torch.float64
+    return t.detach().to(wide)
+
+
+def _l2(t: torch.Tensor, dims: tuple[int, ...] | None) -> torch.Tensor:
+    return torch.linalg.vector_norm(t, dim=dims, keepdim=True)
+
+
+def _rms(t: torch.Tensor, dims: tuple[int, ...] | None) -> torch.Tensor:
+    count = t.numel() if dims is None else max(1, t.numel() // max(1, t.shape[0]))
+    return torch.linalg.vector_norm(t, dim=dims, keepdim=True) / count**0.5
+
+
+def _unit_dims(t: torch.Tensor) -> tuple[int, ...] | None:
+    return None if t.ndim <= 1 else tuple(range(1, t.ndim))
+
+
+def _scaled(
+    p: torch.Tensor, clip_factor: float, eps: float | None, w_norm: Norm, per_unit: bool = True
+) -> torch.Tensor:
+    g, w = _wide(p.grad), _wide(p)
+    dims = _unit_dims(g) if per_unit else None
+    bound = w_norm(w, dims)
+    if eps is not None:
+        bound = bound.clamp(min=eps)
+    bound = clip_factor * bound
+    g_norm = _l2(g, dims)
+    scale = torch.where(g_norm > bound, bound / g_norm, torch.ones_like(g_norm))
+    return (g * scale).to(p.grad.dtype)
+
+
+def per_tensor_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-3
+) -> None:
+    """One norm for the whole tensor, even for rank >= 2 (breaks unit locality)."""
+    for p in _params(parameters):
+        if p.grad is not None:
+            p.grad.copy_(_scaled(p, clip_factor, eps, _l2, per_unit=False))
+
+
+def no_eps_guard_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-3
+) -> None:
+    """Bound clip_factor * ||W_i||: zero weights zero the gradient."""
+    for p in _params(parameters):
+        if p.grad is not None:
+            p.grad.copy_(_scaled(p, clip_factor, None, _l2))
+
+
+def rms_bound_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-3
+) -> None:
+    """Bound clip_factor * max(RMS(W_i), eps): the wrong bound for units of more than one entry."""
+    for p in _params(parameters):
+        if p.grad is not None:
+            p.grad.copy_(_scaled(p, clip_factor, eps, _rms))
+
+
+def replacing_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-3
+) -> None:
+    """Right numbers, but ``p.grad = new tensor``: the caller's gradient buffer is dropped."""
+    for p in _params(parameters):
+        if p.grad is not None:
+            p.grad = _scaled(p, clip_factor, eps, _l2).contiguous()
+
+
+def nan_spreading_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-3
+) -> None:
+    """timm-style select: ``where(||G|| < bound, G, G * bound / ||G||)`` spreads a NaN norm."""
+    for p in _params(parameters):
+        if p.grad is None:
+            continue
+        g, w = _wide(p.grad), _wide(p)
+        dims = _unit_dims(g)
+        bound = clip_factor * _l2(w, dims).clamp(min=eps)
+        g_norm = _l2(g, dims)
+        clipped = g * (bound / g_norm.clamp(min=1e-30))
+        p.grad.copy_(torch.where(g_norm <= bound, g, clipped).to(p.grad.dtype))

@@ -1,0 +1,123 @@
+"""Run the gradient-clipping conformance properties against the bundled implementation.
+
+A deliberately tiny runner (the harness's own runner and pytest plugin do the
+same for any target): every property of ``conformance.properties.agc`` (and of
+``clip`` / ``train`` once present) becomes one test, with examples from its
+strategy under the active Hypothesis profile. Each example's ``repr`` must
+rebuild it, since reports print it as the reproduction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+from faulty import agc_faults
+from hypothesis import Phase, given, settings
+
+import conformance.strategies as strategies_pkg
+import impl
+from conformance.properties import PROPERTIES, Property, Targets
+
+MODULES = ("agc.", "clip.", "train.")
+MINE = [p for p in PROPERTIES if p.id.startswith(MODULES)]
+
+
+def impl_targets() -> Targets:
+    return Targets(
+        agc=impl.adaptive_gradient_clip_,
+        clip=getattr(impl, "clip_gradients_", None),
+        train_step=getattr(impl, "training_step", None),
+    )
+
+
+def run_property(prop: Property, targets: Targets, **overrides: Any) -> None:
+    """Check ``prop`` against ``targets``; raises the property's AssertionError on a violation."""
+    if prop.strategy is None:
+        prop.check(targets, None)
+        return
+    limit = min(settings.default.max_examples, overrides.pop("max_examples", 10**9))
+    if prop.max_examples is not None:
+        limit = min(limit, prop.max_examples)
+
+    @settings(max_examples=limit, **overrides)
+    @given(prop.strategy)
+    def run(example: Any) -> None:
+        prop.check(targets, example)
+
+    run()
+
+
+@pytest.mark.xfail(strict=True, reason="dispatch and training-step properties: next commit")
+def test_every_agc_and_trn_must_clause_has_a_property() -> None:
+    import spec
+
+    checked = {p.clause for p in MINE}
+    must = {c.id for c in spec.CLAUSES if c.family in ("AGC", "TRN") and c.level == "MUST"}
+    assert must - checked == set(), f"MUST clauses without a property: {sorted(must - checked)}"
+
+
+@pytest.mark.parametrize("prop", MINE, ids=lambda p: f"{p.clause}:{p.id}")
+def test_property_holds_for_impl(prop: Property) -> None:
+    targets = impl_targets()
+    missing = [r for r in prop.roles if getattr(targets, r) is None]
+    if missing:
+        pytest.skip(f"impl has no {missing} yet")
+    run_property(prop, targets)
+
+
+@pytest.mark.parametrize("prop", [p for p in MINE if p.strategy is not None], ids=lambda p: p.id)
+def test_example_repr_rebuilds_the_example(prop: Property) -> None:
+    """The reproduction printed in reports (repr) is Python that rebuilds an equal example."""
+    namespace: dict[str, Any] = {"torch": torch}
+    exec("from conformance.strategies import *", namespace)
+    assert prop.strategy is not None
+
+    @settings(max_examples=10)
+    @given(prop.strategy)
+    def check(example: Any) -> None:
+        text = repr(example)
+        rebuilt = eval(text, namespace)
+        assert repr(rebuilt) == text
+
+    check()
+    assert strategies_pkg.__all__
+
+
+FAULTS = [
+    (agc_faults.per_tensor_agc, "agc.unit_locality"),
+    (agc_faults.per_tensor_agc, "agc.default_axis_is_dim0"),
+    (agc_faults.no_eps_guard_agc, "agc.eps_guard"),
+    (agc_faults.rms_bound_agc, "agc.clipped_units_on_bound"),
+    (agc_faults.rms_bound_agc, "agc.matches_reference"),
+    (agc_faults.replacing_agc, "agc.grad_storage_kept"),
+    (agc_faults.nan_spreading_agc, "agc.nonfinite_convention"),
+]
+
+
+@pytest.mark.parametrize(("fault", "pid"), FAULTS, ids=lambda x: getattr(x, "__name__", x))
+def test_property_catches_faulty_agc(fault: Any, pid: str) -> None:
+    """Each faulty AGC (tests/faulty/agc_faults.py) fails the property of the clause it breaks."""
+    prop = next(p for p in MINE if p.id == pid)
+    with pytest.raises(AssertionError) as caught:
+        run_property(
+            prop,
+            Targets(agc=fault),
+            phases=(Phase.explicit, Phase.generate),
+            database=None,
+            report_multiple_bugs=False,
+        )
+    assert "Case(" in str(caught.value), "the violation must carry a rebuildable example"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [agc_faults.per_tensor_agc, agc_faults.no_eps_guard_agc, agc_faults.rms_bound_agc],
+    ids=lambda f: f.__name__,
+)
+def test_faults_still_pass_unrelated_properties(fault: Any) -> None:
+    """The faults are narrow: they keep storage, dtype and weights (so the catches are specific)."""
+    for pid in ("agc.grad_storage_kept", "agc.dtype_kept", "agc.weights_untouched"):
+        prop = next(p for p in MINE if p.id == pid)
+        run_property(prop, Targets(agc=fault), max_examples=15)
