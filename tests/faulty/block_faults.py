@@ -7,7 +7,11 @@ Used by tests to show that the checks of those clauses can fail:
 - :class:`UnitGammaStableBlock` starts its norm at weight 1 (BLK-007).
 - :class:`BatchNormStableBlock` normalises over the batch (BLK-008).
 - :class:`UnnormalisedStableBlock` has no norm at all, only a zero gate (BLK-008).
-- :class:`FrozenStableBlock` is the identity and stays it: its branch is detached (BLK-011).
+- :class:`FrozenStableBlock` is the identity and stays it: its norm is frozen (BLK-011).
+- :class:`ChannelsFirstGenerator` returns the wrong layout (BLK-012).
+- :class:`PartlyStableGenerator` keeps a plain bottleneck block (BLK-013).
+- :class:`ExtraDropoutStableGenerator` changes a layer outside the blocks (BLK-013).
+- :class:`UncheckedGenerator` checks no input: bad sizes fail deep in torch (BLK-014).
 """
 
 from __future__ import annotations
@@ -15,13 +19,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from impl.blocks import InstanceNorm2dAnySize, PtychoBlock
+from impl.blocks import InstanceNorm2dAnySize, PtychoBlock, StablePtychoBlock
+from impl.generators import HybridUNOGenerator, StableHybridGenerator
 from impl.spectral import SpectralConv2d
 
 __all__ = [
     "BatchNormStableBlock",
+    "ChannelsFirstGenerator",
+    "ExtraDropoutStableGenerator",
     "FrozenStableBlock",
     "OneCornerSpectralConv2d",
+    "PartlyStableGenerator",
+    "UncheckedGenerator",
     "UnitGammaStableBlock",
     "UnnormalisedStableBlock",
 ]
@@ -83,3 +92,54 @@ class FrozenStableBlock(PtychoBlock):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.norm(self.update(x))
+
+
+# --- generators ------------------------------------------------------------------------------
+
+
+class PartlyStableGenerator(HybridUNOGenerator):
+    """Stable blocks in the encoder only: the bottleneck keeps the plain block (BLK-013)."""
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 2,
+        hidden_channels: int = 32,
+        n_blocks: int = 4,
+        modes: int = 12,
+        C: int = 4,
+    ) -> None:
+        super().__init__(
+            in_channels, out_channels, hidden_channels, n_blocks, modes, C, block=StablePtychoBlock
+        )
+        self.bottleneck = PtychoBlock(self.bottleneck.conv.in_channels, max(1, modes // 2))
+
+
+class ExtraDropoutStableGenerator(StableHybridGenerator):
+    """Stable blocks, but also a changed projection head (BLK-013: nothing else may change)."""
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        out_channels: int = 2,
+        hidden_channels: int = 32,
+        n_blocks: int = 4,
+        modes: int = 12,
+        C: int = 4,
+    ) -> None:
+        super().__init__(in_channels, out_channels, hidden_channels, n_blocks, modes, C)
+        self.project = nn.Sequential(nn.Dropout(0.0), self.project)
+
+
+class ChannelsFirstGenerator(HybridUNOGenerator):
+    """Returns (B, C, out, H, W) instead of (B, H, W, C, out) (BLK-012)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x).permute(0, 3, 4, 1, 2)
+
+
+class UncheckedGenerator(HybridUNOGenerator):
+    """No input checks: a bad size fails deep inside torch, after layers ran (BLK-014)."""
+
+    def _check_input(self, x: torch.Tensor) -> None:
+        return None
