@@ -54,7 +54,7 @@ from torch import Tensor, nn
 
 __all__ = ["SUPPORTED_DTYPES", "UnitDim", "adaptive_gradient_clip_", "agc_unit_dims"]
 
-UnitDim = int | Mapping[Tensor, int | None] | Callable[[Tensor], int | None] | None
+UnitDim = int | Mapping[Any, int | None] | Callable[[Tensor], int | None] | None
 """What ``unit_dim`` accepts: see the module docstring."""
 
 SUPPORTED_DTYPES: tuple[torch.dtype, ...] = (
@@ -241,7 +241,7 @@ def adaptive_gradient_clip_(
     else:
         params = _as_list(parameters)
 
-    explicit: Mapping[Tensor, int | None] | None = None
+    explicit: Mapping[Any, int | None] | None = None
     rule: Callable[[Tensor], int | None] | None = None
     fixed: int | None = None
     if isinstance(unit_dim, Mapping):

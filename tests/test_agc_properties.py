@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import torch
-from faulty import agc_faults
+from faulty import agc_faults, train_faults
 from hypothesis import Phase, given, settings
 
 import conformance.strategies as strategies_pkg
@@ -27,8 +27,8 @@ MINE = [p for p in PROPERTIES if p.id.startswith(MODULES)]
 def impl_targets() -> Targets:
     return Targets(
         agc=impl.adaptive_gradient_clip_,
-        clip=getattr(impl, "clip_gradients_", None),
-        train_step=getattr(impl, "training_step", None),
+        clip=impl.clip_gradients_,
+        train_step=impl.training_step,
     )
 
 
@@ -49,7 +49,6 @@ def run_property(prop: Property, targets: Targets, **overrides: Any) -> None:
     run()
 
 
-@pytest.mark.xfail(strict=True, reason="dispatch and training-step properties: next commit")
 def test_every_agc_and_trn_must_clause_has_a_property() -> None:
     import spec
 
@@ -121,3 +120,25 @@ def test_faults_still_pass_unrelated_properties(fault: Any) -> None:
     for pid in ("agc.grad_storage_kept", "agc.dtype_kept", "agc.weights_untouched"):
         prop = next(p for p in MINE if p.id == pid)
         run_property(prop, Targets(agc=fault), max_examples=15)
+
+
+STEP_FAULTS = [
+    (Targets(clip=train_faults.upstream_dispatch), "clip.unknown_algorithm_rejected"),
+    (Targets(train_step=train_faults.clip_before_unscale_step), "train.unscale_before_clip"),
+    (Targets(train_step=train_faults.clip_before_unscale_step), "train.overflow_step_skipped"),
+    (
+        Targets(train_step=train_faults.unaveraged_accumulation_step),
+        "train.accumulation_equals_big_batch",
+    ),
+    (Targets(train_step=train_faults.no_zero_grad_step), "train.grads_cleared"),
+]
+
+
+@pytest.mark.parametrize(("targets", "pid"), STEP_FAULTS, ids=[pid for _, pid in STEP_FAULTS])
+def test_property_catches_faulty_dispatch_or_step(targets: Targets, pid: str) -> None:
+    """Faulty dispatch / training steps (tests/faulty/train_faults.py) fail their clause."""
+    prop = next(p for p in MINE if p.id == pid)
+    with pytest.raises(AssertionError):
+        run_property(
+            prop, targets, phases=(Phase.generate,), database=None, report_multiple_bugs=False
+        )

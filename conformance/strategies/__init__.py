@@ -12,6 +12,7 @@ from conformance.strategies.tensors import (
     LocalityCase,
     ParamCase,
 )
+from conformance.strategies.training import TrainCase
 
 __all__ = [
     "AGCCase",
@@ -22,4 +23,5 @@ __all__ = [
     "GeneratorCase",
     "LocalityCase",
     "ParamCase",
+    "TrainCase",
 ]

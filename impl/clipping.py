@@ -1,0 +1,208 @@
+"""The gradient clipping dispatch of plan task 1.3: one entry point for 'norm', 'value' and 'agc'.
+
+>>> import torch
+>>> from impl.clipping import clip_gradients_
+>>> w = torch.nn.Parameter(torch.ones(2, 2))
+>>> w.grad = torch.full((2, 2), 3.0)                       # global norm 6
+>>> result = clip_gradients_([w], "norm", 1.5)
+>>> round(float(result.grad_norm_before), 4), round(float(result.grad_norm_after), 4)
+(6.0, 1.5)
+>>> clip_gradients_([w], "bogus", 1.0)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+ValueError: algorithm 'bogus' is not a gradient clipping algorithm: allowed are 'norm', ...
+
+Rules (clauses AGC-026 to AGC-031): a value of None or <= 0 means no clipping;
+``'norm'`` is ``torch.nn.utils.clip_grad_norm_(max_norm=value)``, ``'value'``
+is ``torch.nn.utils.clip_grad_value_(clip_value=value)``, ``'agc'`` is
+:func:`impl.agc.adaptive_gradient_clip_` with ``clip_factor=value``. Any other
+algorithm raises, whatever the value (the upstream dispatch fell through
+silently). A spec training config (either side) can supply algorithm and value.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from impl.agc import UnitDim, adaptive_gradient_clip_
+from spec.config import TFTrainingConfig, TorchTrainingConfig
+
+__all__ = ["ALGORITHMS", "ClipResult", "clip_gradients_", "global_grad_norm"]
+
+ALGORITHMS: tuple[str, ...] = ("norm", "value", "agc")
+"""The algorithms the dispatch knows, as the config contract allows them (CFG-001)."""
+
+_HALF = (torch.float16, torch.bfloat16)
+_WIDE = (torch.float64, torch.complex128)
+
+
+class ClipResult(NamedTuple):
+    """What one dispatch call did; all 0-dim tensors on the first gradient's device (no sync).
+
+    ``units_clipped`` counts, per algorithm: 'agc' the units rescaled; 'norm' 1
+    when the global norm exceeded the value (else 0); 'value' the gradient
+    entries whose magnitude exceeded the value; 0 when nothing was clipped.
+    """
+
+    grad_norm_before: Tensor
+    grad_norm_after: Tensor
+    units_clipped: Tensor
+
+
+def global_grad_norm(grads: Iterable[Tensor]) -> Tensor:
+    """The L2 norm of all ``grads`` together, without a host sync.
+
+    >>> import torch
+    >>> global_grad_norm([torch.tensor([3.0]), torch.tensor([[4.0 + 0j]])])
+    tensor(5.)
+
+    Complex entries count by modulus (taken on ``view_as_real``, which is also
+    the fast path on CPU); norms are accumulated in float32, or float64 when any
+    gradient is float64 / complex128. Empty input gives 0 (on the CPU).
+    """
+    groups: dict[tuple[torch.device, torch.dtype], list[Tensor]] = {}
+    for g in grads:
+        real = torch.view_as_real(g.resolve_conj()) if g.is_complex() else g
+        groups.setdefault((g.device, real.dtype), []).append(real)
+    if not groups:
+        return torch.zeros(())
+    wide = any(dtype in _WIDE for _, dtype in groups)
+    acc = torch.float64 if wide else torch.float32
+    device = next(iter(groups))[0]
+    partial: list[Tensor] = []
+    with torch.no_grad():
+        for (_, dtype), tensors in groups.items():
+            if dtype in _HALF:  # half norms would overflow their own dtype above 65504
+                norms = [torch.linalg.vector_norm(t, dtype=torch.float32) for t in tensors]
+            else:
+                norms = list(torch._foreach_norm(tensors, 2))
+            partial.append(torch.linalg.vector_norm(torch.stack(norms).to(device, acc)))
+        return torch.linalg.vector_norm(torch.stack(partial))
+
+
+def _check_value(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"value must be None or a real number, got {value!r}")
+    number = float(value)
+    if math.isnan(number) or math.isinf(number):
+        raise ValueError(
+            f"value must be None or a finite number (None or <= 0 disables clipping), got {value!r}"
+        )
+    return number
+
+
+def _resolve(algorithm: object, value: object, config: object) -> tuple[str, float | None]:
+    if config is not None:
+        if not isinstance(config, (TorchTrainingConfig, TFTrainingConfig)):
+            raise TypeError(
+                "config must be a spec.TorchTrainingConfig or spec.TFTrainingConfig, "
+                f"got {type(config).__name__}"
+            )
+        for name, given, own in (
+            ("algorithm", algorithm, config.gradient_clip_algorithm),
+            ("value", value, config.gradient_clip_val),
+        ):
+            if given is not None and given != own:  # AGC-031
+                raise ValueError(
+                    f"{name}={given!r} contradicts the config's gradient_clip_"
+                    f"{'algorithm' if name == 'algorithm' else 'val'}={own!r}: pass one or the "
+                    "other, or the same value"
+                )
+        algorithm, value = config.gradient_clip_algorithm, config.gradient_clip_val
+    if algorithm is None:
+        algorithm = "norm"  # the contract's default (CFG-002)
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:  # AGC-030
+        allowed = ", ".join(repr(a) for a in ALGORITHMS)
+        raise ValueError(
+            f"algorithm {algorithm!r} is not a gradient clipping algorithm: allowed are {allowed}"
+        )
+    return algorithm, _check_value(value)
+
+
+def clip_gradients_(
+    parameters: Tensor | Iterable[Tensor] | nn.Module,
+    algorithm: str | None = None,
+    value: float | None = None,
+    *,
+    config: TorchTrainingConfig | TFTrainingConfig | None = None,
+    unit_dim: UnitDim = None,
+    eps: float = 1e-3,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> ClipResult:
+    """Clip the gradients of ``parameters`` in place as ``algorithm`` and ``value`` say.
+
+    >>> import spec, torch
+    >>> w = torch.nn.Parameter(torch.ones(3))
+    >>> w.grad = torch.tensor([3.0, -0.5, 0.0])
+    >>> cfg = spec.TorchTrainingConfig(gradient_clip_algorithm="value", gradient_clip_val=1.0)
+    >>> clip_gradients_([w], config=cfg).units_clipped
+    tensor(1)
+    >>> w.grad
+    tensor([ 1.0000, -0.5000,  0.0000])
+
+    Args:
+        parameters: a tensor, an iterable of tensors, or an ``nn.Module`` (whose
+            declared AGC unit axes are then used, see :func:`impl.agc.agc_unit_dims`).
+        algorithm: 'norm', 'value' or 'agc'; None means 'norm' (or the config's).
+        value: max norm, max magnitude, or AGC clip factor; None or <= 0: no clipping.
+        config: a ``spec.TorchTrainingConfig`` / ``spec.TFTrainingConfig`` supplying
+            algorithm and value; explicit arguments must then agree with it.
+        unit_dim, eps: passed to AGC (used by 'agc' only).
+        error_if_nonfinite: raise ``RuntimeError`` before clipping when the global
+            gradient norm is NaN or inf (one host sync).
+        foreach: passed to the torch clip functions and to AGC.
+
+    Returns:
+        :class:`ClipResult` of 0-dim tensors; the norms are global L2 norms of all
+        gradients (see :func:`global_grad_norm`), before and after clipping.
+    """
+    algo, threshold = _resolve(algorithm, value, config)
+    params: list[Tensor]
+    module: nn.Module | None = None
+    if isinstance(parameters, nn.Module):
+        module = parameters
+        params = list(parameters.parameters())
+    else:
+        params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    before = global_grad_norm(grads)
+    zero = torch.zeros((), dtype=torch.int64, device=before.device)
+    if threshold is None or threshold <= 0.0 or not grads:  # AGC-026: no clipping at all
+        # (no gradients: nothing to clip; torch's clip_grad_value_ fails on an empty list)
+        return ClipResult(before, before.clone(), zero)
+    if error_if_nonfinite and not bool(torch.isfinite(before)):
+        raise RuntimeError(
+            f"the global gradient norm is {float(before)}: not clipping non-finite gradients "
+            "(pass error_if_nonfinite=False to clip anyway)"
+        )
+    if algo == "norm":  # AGC-027
+        torch.nn.utils.clip_grad_norm_(params, max_norm=threshold, foreach=foreach)
+        count = (before > threshold).to(torch.int64)
+    elif algo == "value":  # AGC-028
+        for index, g in enumerate(grads):
+            if g.is_complex():
+                raise ValueError(
+                    f"algorithm 'value' cannot clip complex gradients (gradient {index} is "
+                    f"{g.dtype}): use 'norm' or 'agc'"
+                )
+        over = [(g.abs() > threshold).sum() for g in grads]
+        count = torch.stack([c.to(zero.device) for c in over]).sum() if over else zero
+        torch.nn.utils.clip_grad_value_(params, clip_value=threshold, foreach=foreach)
+    else:  # AGC-029
+        count = adaptive_gradient_clip_(
+            module if module is not None else params,
+            clip_factor=threshold,
+            eps=eps,
+            unit_dim=unit_dim,
+            foreach=foreach,
+        )
+    return ClipResult(before, global_grad_norm(grads), count.to(zero.device))

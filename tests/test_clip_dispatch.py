@@ -1,0 +1,188 @@
+"""impl.clip_gradients_: the plan-1.3 dispatch, its config source, result and errors.
+
+The dispatch rules themselves (AGC-026 to AGC-030) are checked generically by the
+``clip.*`` conformance properties in tests/test_agc_properties.py.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+import spec
+from impl.clipping import ALGORITHMS, ClipResult, clip_gradients_, global_grad_norm
+
+
+def _params(*grads: list[float], dtype: torch.dtype = torch.float32) -> list[nn.Parameter]:
+    out = []
+    for g in grads:
+        p = nn.Parameter(torch.ones(len(g), dtype=dtype))
+        p.grad = torch.tensor(g, dtype=dtype)
+        out.append(p)
+    return out
+
+
+def test_algorithms_are_the_contract_set() -> None:
+    """CFG-001 / AGC-030: the dispatch knows exactly the algorithms the config allows."""
+    assert set(ALGORITHMS) == {"norm", "value", "agc"}
+    assert spec.ClipAlgorithm.__args__ == ALGORITHMS  # type: ignore[attr-defined]
+
+
+def test_norm_result_statistics() -> None:
+    """AGC-027: global norm 5 clipped to 1; statistics before/after; units_clipped 1."""
+    ps = _params([3.0], [4.0])
+    out = clip_gradients_(ps, "norm", 1.0)
+    assert isinstance(out, ClipResult)
+    assert math.isclose(float(out.grad_norm_before), 5.0, rel_tol=1e-6)
+    assert math.isclose(float(out.grad_norm_after), 1.0, rel_tol=1e-5)
+    assert int(out.units_clipped) == 1
+    torch.testing.assert_close(torch.cat([p.grad for p in ps]), torch.tensor([0.6, 0.8]))
+
+
+def test_norm_below_threshold_counts_zero() -> None:
+    ps = _params([0.3], [0.4])
+    out = clip_gradients_(ps, "norm", 1.0)
+    assert int(out.units_clipped) == 0
+    assert math.isclose(float(out.grad_norm_after), 0.5, rel_tol=1e-6)
+
+
+def test_value_counts_clamped_entries() -> None:
+    """AGC-028: 'value' clamps entries to [-v, v] and counts the entries it clamped."""
+    ps = _params([3.0, -0.5], [-2.0, 0.0])
+    out = clip_gradients_(ps, "value", 1.0)
+    assert int(out.units_clipped) == 2
+    assert torch.equal(ps[0].grad, torch.tensor([1.0, -0.5]))
+    assert torch.equal(ps[1].grad, torch.tensor([-1.0, 0.0]))
+
+
+def test_value_rejects_complex_gradients_clearly() -> None:
+    (p,) = _params([1.0, 2.0], dtype=torch.complex64)
+    with pytest.raises(ValueError, match="'value' cannot clip complex gradients"):
+        clip_gradients_([p], "value", 1.0)
+
+
+def test_agc_counts_units_and_uses_module_unit_axes() -> None:
+    """AGC-029 via a module: ConvTranspose weights are clipped along dim 1 (AGC-024)."""
+    torch.manual_seed(0)
+    model = nn.ConvTranspose2d(3, 4, 2, bias=False)
+    model.weight.grad = torch.randn_like(model.weight) * 100
+    grad = model.weight.grad
+    out = clip_gradients_(model, "agc", 0.01)
+    assert int(out.units_clipped) == 4  # four output channels on dim 1, all far above the bound
+    norms = torch.linalg.vector_norm(grad.transpose(0, 1).reshape(4, -1), dim=1)
+    bounds = 0.01 * torch.linalg.vector_norm(
+        model.weight.detach().transpose(0, 1).reshape(4, -1), dim=1
+    ).clamp(min=1e-3)
+    torch.testing.assert_close(norms, bounds, rtol=1e-5, atol=0)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("value", [None, 0.0, -1.0])
+def test_nonpositive_value_returns_unclipped_statistics(
+    algorithm: str, value: float | None
+) -> None:
+    """AGC-026: no clipping; before == after; nothing counted."""
+    ps = _params([3.0], [4.0])
+    out = clip_gradients_(ps, algorithm, value)
+    assert float(out.grad_norm_before) == float(out.grad_norm_after) == 5.0
+    assert int(out.units_clipped) == 0
+    assert float(ps[0].grad) == 3.0
+
+
+@pytest.mark.parametrize("side", [spec.TorchTrainingConfig, spec.TFTrainingConfig])
+def test_config_supplies_algorithm_and_value(side: Any) -> None:
+    """AGC-031: either side's config drives the dispatch."""
+    cfg = side(gradient_clip_algorithm="value", gradient_clip_val=1.0)
+    ps = _params([3.0, -3.0])
+    clip_gradients_(ps, config=cfg)
+    assert torch.equal(ps[0].grad, torch.tensor([1.0, -1.0]))
+    off = side(gradient_clip_algorithm="agc", gradient_clip_val=0.0)
+    qs = _params([3.0, -3.0])
+    clip_gradients_(qs, config=off)
+    assert torch.equal(qs[0].grad, torch.tensor([3.0, -3.0]))
+
+
+def test_explicit_arguments_must_agree_with_config() -> None:
+    """AGC-031: contradicting explicit arguments raise; agreeing ones are fine."""
+    cfg = spec.TorchTrainingConfig(gradient_clip_algorithm="norm", gradient_clip_val=1.0)
+    ps = _params([3.0])
+    with pytest.raises(ValueError, match=r"algorithm='agc' contradicts .*gradient_clip_algorithm"):
+        clip_gradients_(ps, "agc", config=cfg)
+    with pytest.raises(ValueError, match=r"value=2\.0 contradicts .*gradient_clip_val=1\.0"):
+        clip_gradients_(ps, value=2.0, config=cfg)
+    assert float(ps[0].grad) == 3.0
+    clip_gradients_(ps, "norm", 1.0, config=cfg)
+    assert math.isclose(float(ps[0].grad), 1.0, rel_tol=1e-6)
+
+
+def test_default_algorithm_is_norm() -> None:
+    """CFG-002: with a value but no algorithm the dispatch clips by norm."""
+    ps = _params([3.0], [4.0])
+    clip_gradients_(ps, value=1.0)
+    assert math.isclose(float(global_grad_norm([p.grad for p in ps])), 1.0, rel_tol=1e-5)
+
+
+def test_bad_arguments() -> None:
+    ps = _params([3.0])
+    with pytest.raises(ValueError, match=r"algorithm 'L2' .*allowed are 'norm', 'value', 'agc'"):
+        clip_gradients_(ps, "L2", 1.0)
+    with pytest.raises(ValueError, match=r"algorithm 3 "):
+        clip_gradients_(ps, 3, 1.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="value must be None or a real number"):
+        clip_gradients_(ps, "norm", "1.0")  # type: ignore[arg-type]
+    for bad in (math.nan, math.inf):
+        with pytest.raises(ValueError, match="value must be None or a finite number"):
+            clip_gradients_(ps, "norm", bad)
+    with pytest.raises(TypeError, match=r"config must be a spec\.TorchTrainingConfig"):
+        clip_gradients_(ps, config={"gradient_clip_val": 1.0})  # type: ignore[arg-type]
+    assert float(ps[0].grad) == 3.0
+
+
+def test_error_if_nonfinite() -> None:
+    ps = _params([math.inf, 1.0])
+    with pytest.raises(RuntimeError, match="global gradient norm is inf"):
+        clip_gradients_(ps, "agc", 0.01, error_if_nonfinite=True)
+    assert ps[0].grad[1] == 1.0
+    out = clip_gradients_(ps, "agc", 0.01)  # default: no error, documented convention
+    assert not bool(torch.isfinite(out.grad_norm_before))
+
+
+def test_no_gradients_at_all() -> None:
+    """Nothing to clip: zero statistics, no error (torch's clip_grad_value_ fails here)."""
+    p = nn.Parameter(torch.ones(3))
+    for algorithm in ALGORITHMS:
+        out = clip_gradients_([p], algorithm, 1.0)
+        assert float(out.grad_norm_before) == 0.0 and int(out.units_clipped) == 0
+
+
+def test_global_grad_norm_dtypes() -> None:
+    """Half norms do not overflow; complex counts by modulus; float64 stays float64."""
+    half = torch.full((100,), 60000.0, dtype=torch.float16)
+    assert math.isclose(float(global_grad_norm([half])), 600000.0, rel_tol=1e-3)
+    cplx = torch.tensor([3 + 4j], dtype=torch.complex64)
+    assert math.isclose(float(global_grad_norm([cplx, torch.tensor([12.0])])), 13.0, rel_tol=1e-6)
+    wide = global_grad_norm([torch.tensor([1e200, 1e200], dtype=torch.float64) * 1e-100])
+    assert wide.dtype == torch.float64
+    assert math.isclose(float(wide), math.sqrt(2) * 1e100, rel_tol=1e-12)
+    assert float(global_grad_norm([])) == 0.0
+
+
+def test_no_host_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AGC-025 for the dispatch: no tensor is read on the host by any algorithm."""
+    calls: list[str] = []
+    for name in ("item", "tolist", "__bool__", "__float__", "__int__"):
+        original = getattr(torch.Tensor, name)
+
+        def spy(self: torch.Tensor, *a: Any, _n: str = name, _o: Any = original, **k: Any) -> Any:
+            calls.append(_n)
+            return _o(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    ps = _params([3.0, 1.0], [4.0, 0.5])
+    for algorithm in ALGORITHMS:
+        clip_gradients_(ps, algorithm, 0.5)
+    assert calls == []
