@@ -49,6 +49,7 @@ from impl.generators import HybridUNOGenerator, StableHybridGenerator
 __all__ = [
     "GeneratorPluginError",
     "UnknownGeneratorError",
+    "architecture_names",
     "available",
     "build_generator",
     "generator_kwargs",
@@ -275,5 +276,10 @@ def build_generator(model_config: spec.ModelConfig, **overrides: Any) -> nn.Modu
     return cls(**{**generator_kwargs(model_config, cls), **overrides})
 
 
+def architecture_names() -> frozenset[str]:
+    """The names :class:`spec.ModelConfig` accepts: exactly :func:`available` (REG-005)."""
+    return frozenset(available())
+
+
 # REG-005: ModelConfig.architecture accepts exactly the names this registry resolves.
-spec.set_architecture_provider(lambda: frozenset(available()))
+spec.set_architecture_provider(architecture_names)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -31,6 +32,28 @@ from impl.registry import (
 )
 
 GROUP = spec.ENTRY_POINT_GROUP
+
+
+@pytest.fixture(autouse=True)
+def registry_names_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test sees the provider `import impl` installs, whatever other tests did to it."""
+    monkeypatch.setattr(spec.config, "_architecture_provider", registry.architecture_names)
+
+
+def test_import_installs_the_architecture_provider() -> None:
+    """REG-005: importing impl (in a fresh interpreter) ties ModelConfig to the registry."""
+    code = (
+        "import spec, impl\n"
+        "assert spec.config._architecture_provider is impl.registry.architecture_names\n"
+        "@impl.register('fresh')\n"
+        "class Fresh(__import__('torch').nn.Module): pass\n"
+        "assert spec.ModelConfig(architecture='fresh').architecture == 'fresh'\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
 
 
 class Minimal(torch.nn.Module):
