@@ -72,7 +72,9 @@ class PtychoBlock(nn.Module):
     torch.Size([3, 2, 5, 6])
     """
 
-    def __init__(self, channels: int, modes: int, input_size: int | Size2d | None = None) -> None:
+    def __init__(
+        self, channels: int, modes: int, *, input_size: int | Size2d | None = None
+    ) -> None:
         super().__init__()
         _check_count("channels", channels)
         _check_count("modes", modes)
@@ -116,10 +118,10 @@ class StablePtychoBlock(PtychoBlock):
         self,
         channels: int,
         modes: int,
-        input_size: int | Size2d | None = None,
-        *,
         init: StableInit = "zero_gamma",
         layerscale_init: float = 1e-3,
+        *,
+        input_size: int | Size2d | None = None,
     ) -> None:
         if init not in _INITS:
             raise ValueError(f"init={init!r}: allowed are {list(_INITS)}")
