@@ -67,6 +67,7 @@ SUPPORTED_DTYPES: tuple[torch.dtype, ...] = (
 )
 """Gradient dtypes AGC clips (clause AGC-015)."""
 
+_SUPPORTED = frozenset(SUPPORTED_DTYPES)
 _WIDE = (torch.float64, torch.complex128)
 _STACK_LIMIT = 1 << 15
 """Tensors up to this many elements that share shape, dtype, device and unit axis are stacked
@@ -264,7 +265,7 @@ def adaptive_gradient_clip_(
                 f"parameter {index} has a sparse gradient (layout {grad.layout}): "
                 "adaptive_gradient_clip_ clips dense (strided) gradients only"
             )
-        if grad.dtype not in SUPPORTED_DTYPES:
+        if grad.dtype not in _SUPPORTED:
             raise ValueError(
                 f"parameter {index} has a gradient of dtype {grad.dtype}; supported dtypes: "
                 f"{', '.join(str(d) for d in SUPPORTED_DTYPES)}"
@@ -274,7 +275,7 @@ def adaptive_gradient_clip_(
             axis = _check_axis(found, f"unit_dim[parameter {index}]")
             if axis is None:
                 continue
-        elif param in declared:
+        elif declared and param in declared:
             axis = declared[param]
             if axis is None:
                 continue
@@ -300,7 +301,7 @@ def adaptive_gradient_clip_(
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(unit)
-        group.weights.append(param.detach())
+        group.weights.append(param)  # read only, under no_grad below (AGC-011)
         group.grads.append(grad)
 
     counts: list[Tensor] = []
