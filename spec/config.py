@@ -139,15 +139,20 @@ def _default_architecture_provider() -> frozenset[str]:
 _architecture_provider: Callable[[], frozenset[str]] = _default_architecture_provider
 
 
-def set_architecture_provider(provider: Callable[[], frozenset[str]] | None) -> None:
+def set_architecture_provider(
+    provider: Callable[[], frozenset[str]] | None,
+) -> Callable[[], frozenset[str]]:
     """Install the function that lists the architecture names a registry resolves.
 
     ``impl.registry`` installs its own on import, so that names registered at
-    run time are accepted too. ``None`` restores the default (built-in names
+    run time are accepted too. ``None`` installs the default (built-in names
     plus entry-point names, read from package metadata without importing them).
+    Returns the provider it replaced, so a caller can put it back.
     """
     global _architecture_provider
+    previous = _architecture_provider
     _architecture_provider = provider or _default_architecture_provider
+    return previous
 
 
 def known_architectures() -> frozenset[str]:

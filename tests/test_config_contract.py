@@ -131,14 +131,16 @@ class TestModelConfig:
         assert "did you mean 'stable_hybrid'" in text and "'hybrid'" in text
 
     def test_architecture_provider_hook(self) -> None:
-        spec.set_architecture_provider(lambda: frozenset({"hybrid", "mine"}))
+        previous = spec.set_architecture_provider(lambda: frozenset({"hybrid", "mine"}))
         try:
             assert spec.ModelConfig(architecture="mine").architecture == "mine"
             with pytest.raises(ValidationError):
                 spec.ModelConfig(architecture="stable_hybrid")
         finally:
-            spec.set_architecture_provider(None)
+            spec.set_architecture_provider(previous)
         assert spec.ModelConfig(architecture="stable_hybrid").architecture == "stable_hybrid"
+        with pytest.raises(ValidationError):
+            spec.ModelConfig(architecture="mine")
 
     @given(width=st.integers(1, 512), cap=st.integers(1, 512))
     def test_cap_not_below_width(self, width: int, cap: int) -> None:
