@@ -188,6 +188,17 @@ def _unit_norms(x: Tensor, axis: int | None, acc: torch.dtype) -> Tensor:
     return torch.linalg.vector_norm(inner, dim=tuple(range(1, a)))
 
 
+def _mul_each(targets: list[Tensor], factors: list[Tensor]) -> None:
+    """``t.mul_(f)`` for each pair, through the multi-tensor kernel where torch accepts it."""
+    try:
+        torch._foreach_mul_(targets, factors)
+    except (RuntimeError, TypeError, AttributeError):
+        # torch._foreach_* is private: should a torch version refuse these (broadcasting,
+        # mixed-dtype) lists, do the same products one by one. The checks run before any write.
+        for t, f in zip(targets, factors, strict=True):
+            t.mul_(f)
+
+
 def adaptive_gradient_clip_(
     parameters: Tensor | Iterable[Tensor] | nn.Module,
     clip_factor: float = 0.01,
@@ -348,7 +359,7 @@ def adaptive_gradient_clip_(
             if len(targets) == 1:
                 targets[0].mul_(group.scale.view(shape))  # exact for factor 1.0 (AGC-004)
             else:
-                torch._foreach_mul_(targets, list(group.scale.view(-1, *shape).unbind(0)))
+                _mul_each(targets, list(group.scale.view(-1, *shape).unbind(0)))
 
     if not counts:
         return torch.zeros((), dtype=torch.int64)

@@ -55,6 +55,13 @@ class ClipResult(NamedTuple):
     units_clipped: Tensor
 
 
+def _norms(tensors: list[Tensor]) -> list[Tensor]:
+    try:
+        return list(torch._foreach_norm(tensors, 2))
+    except (RuntimeError, TypeError, AttributeError):  # private kernel: fall back per tensor
+        return [torch.linalg.vector_norm(t) for t in tensors]
+
+
 def global_grad_norm(grads: Iterable[Tensor]) -> Tensor:
     """The L2 norm of all ``grads`` together, without a host sync.
 
@@ -81,7 +88,7 @@ def global_grad_norm(grads: Iterable[Tensor]) -> Tensor:
             if dtype in _HALF:  # half norms would overflow their own dtype above 65504
                 norms = [torch.linalg.vector_norm(t, dtype=torch.float32) for t in tensors]
             else:
-                norms = list(torch._foreach_norm(tensors, 2))
+                norms = _norms(tensors)
             partial.append(torch.linalg.vector_norm(torch.stack(norms).to(device, acc)))
         return torch.linalg.vector_norm(torch.stack(partial))
 
@@ -196,7 +203,9 @@ def clip_gradients_(
                 )
         over = [(g.abs() > threshold).sum() for g in grads]
         count = torch.stack([c.to(zero.device) for c in over]).sum() if over else zero
-        torch.nn.utils.clip_grad_value_(params, clip_value=threshold, foreach=foreach)
+        # `foreach` is passed only when set, so the call works on every torch version.
+        extra = {} if foreach is None else {"foreach": foreach}
+        torch.nn.utils.clip_grad_value_(params, clip_value=threshold, **extra)
     else:  # AGC-029
         count = adaptive_gradient_clip_(
             module if module is not None else params,

@@ -445,3 +445,28 @@ def test_no_host_sync(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_exported_from_impl() -> None:
     assert impl.adaptive_gradient_clip_ is adaptive_gradient_clip_
     assert impl.agc_unit_dims is agc_unit_dims
+
+
+def test_falls_back_when_the_private_multi_tensor_kernel_refuses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """torch._foreach_mul_ is private: if a torch version rejects the lists, results stay equal."""
+
+    def make() -> list[nn.Parameter]:
+        gen = torch.Generator().manual_seed(5)
+        return [
+            _param(torch.randn(4, 3, generator=gen), torch.randn(4, 3, generator=gen))
+            for _ in range(6)
+        ]
+
+    expected = make()
+    adaptive_gradient_clip_(expected, 0.01)
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("refused")
+
+    monkeypatch.setattr(torch, "_foreach_mul_", refuse)
+    got = make()
+    adaptive_gradient_clip_(got, 0.01)
+    for a, b in zip(expected, got, strict=True):
+        assert torch.equal(a.grad, b.grad)
