@@ -5,6 +5,7 @@ contract; tensor, block and generator strategies sit beside it.
 """
 
 from conformance.strategies.blocks import BadBlockArgument, BlockCase, GeneratorCase
+from conformance.strategies.configs import BadValue, ConfigCase
 from conformance.strategies.tensors import (
     AGCCase,
     BadAGCArgument,
@@ -18,8 +19,10 @@ __all__ = [
     "AGCCase",
     "BadAGCArgument",
     "BadBlockArgument",
+    "BadValue",
     "BlockCase",
     "ClipCase",
+    "ConfigCase",
     "GeneratorCase",
     "LocalityCase",
     "ParamCase",

@@ -15,6 +15,8 @@ defaults and the simplest bad values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, Literal
 
 from hypothesis import strategies as st
@@ -22,9 +24,15 @@ from hypothesis import strategies as st
 __all__ = [
     "INVALID",
     "VALID",
+    "BadValue",
+    "ConfigCase",
     "bad_field",
+    "bad_values",
+    "config_cases",
     "side_fields",
+    "unknown_keys",
     "valid_values",
+    "wrong_types",
 ]
 
 Side = Literal["torch", "tf"]
@@ -151,3 +159,106 @@ def bad_field(draw: st.DrawFn, side: Side) -> tuple[dict[str, Any], str, Any]:
     bad = draw(INVALID[name], label="bad value")
     values[name] = bad
     return values, name, bad
+
+
+# --- rebuildable examples for the CFG properties ----------------------------------------------
+
+
+def _py(value: Any) -> str:
+    """Python source that rebuilds ``value`` (NaN and infinities spelled ``float('nan')`` ...)."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return f"float({str(value)!r})"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_py(k)}: {_py(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_py(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        inner = ", ".join(_py(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return repr(value)
+
+
+@dataclass(frozen=True)
+class ConfigCase:
+    """Keyword arguments for one side's training config (all valid).
+
+    >>> ConfigCase("torch", {"epochs": 3})
+    ConfigCase(side='torch', values={'epochs': 3})
+    """
+
+    side: str
+    values: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"ConfigCase(side={self.side!r}, values={_py(self.values)})"
+
+
+@dataclass(frozen=True)
+class BadValue:
+    """One field given a value the contract rejects; the other fields as in ``values``.
+
+    >>> BadValue("tf", "gradient_clip_val", float("nan"))
+    BadValue(side='tf', field='gradient_clip_val', value=float('nan'), values={})
+    """
+
+    side: str
+    field: str
+    value: Any
+    values: dict[str, Any] = dataclass_field(default_factory=dict)
+
+    def kwargs(self) -> dict[str, Any]:
+        return {**self.values, self.field: self.value}
+
+    def __repr__(self) -> str:
+        return (
+            f"BadValue(side={self.side!r}, field={self.field!r}, value={_py(self.value)}, "
+            f"values={_py(self.values)})"
+        )
+
+
+def config_cases(side: Side) -> st.SearchStrategy[ConfigCase]:
+    """Valid keyword arguments for every field of ``side`` (CFG-005, CFG-006)."""
+    return valid_values(side).map(lambda v: ConfigCase(side, v))
+
+
+def bad_values(
+    side: Side, field: str, values: st.SearchStrategy[Any]
+) -> st.SearchStrategy[BadValue]:
+    """``field`` alone given each value of ``values`` (the other fields left at their defaults)."""
+    return values.map(lambda v: BadValue(side, field, v))
+
+
+_FLOATS = ("learning_rate", "nphotons", "nll_weight", "mae_weight", "gradient_clip_val")
+_INTS = ("batch_size", "epochs", "nepochs", "accumulate_grad_batches", "seed")
+_NAMES = ("gradient_clip_algorithm", "optimizer", "loss_function")
+
+
+def _wrong_type(name: str) -> st.SearchStrategy[Any]:
+    """Values of the wrong type for ``name``: strings for numbers, floats for counts, numbers
+    for names (CFG-010). Never a value a lax parser could mistake for a valid one's type."""
+    if name in _FLOATS:
+        nullable = name == "gradient_clip_val"
+        numeric_text = st.sampled_from(["1.0", "0.5", "1e-3", "2"])
+        others = st.one_of(numeric_text, st.booleans(), st.just([1.0]))
+        return others if nullable else st.one_of(others, st.none())
+    if name in _INTS:
+        return st.one_of(
+            st.sampled_from([2.0, 1.5, 16.0]), st.sampled_from(["16", "2"]), st.booleans()
+        )
+    return st.one_of(st.integers(min_value=0, max_value=3), st.sampled_from([1.0, 0.5]))
+
+
+@st.composite
+def wrong_types(draw: st.DrawFn, side: Side) -> BadValue:
+    """One field of ``side`` given a value of the wrong type (CFG-010)."""
+    name = draw(st.sampled_from(_SIDE_FIELDS[side]), label="field")
+    return BadValue(side, name, draw(_wrong_type(name), label="value"))
+
+
+def unknown_keys(side: Side) -> st.SearchStrategy[str]:
+    """Keys that are not fields of ``side`` (CFG-008)."""
+    known = set(_SIDE_FIELDS[side]) | set(VALID)
+    return st.one_of(
+        st.sampled_from(["nepochs" if side == "torch" else "epochs", "gradient_clip", "lr"]),
+        st.from_regex(r"[a-z_][a-z0-9_]{0,12}", fullmatch=True),
+    ).filter(lambda k: k not in known)
