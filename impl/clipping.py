@@ -13,7 +13,11 @@ Traceback (most recent call last):
 ValueError: algorithm 'bogus' is not a gradient clipping algorithm: allowed are 'norm', ...
 
 Rules (clauses AGC-026 to AGC-031): a value of None or <= 0 means no clipping;
-``'norm'`` is ``torch.nn.utils.clip_grad_norm_(max_norm=value)``, ``'value'``
+``'norm'`` is the rule of ``torch.nn.utils.clip_grad_norm_(max_norm=value)``
+(scale every gradient by ``min(1, value / (total_norm + 1e-6))``), applied with
+the total norm this function takes anyway, on ``view_as_real`` for complex
+gradients (torch's own call would take it a second time, through the slow
+complex-norm kernel on CPU); ``'value'``
 is ``torch.nn.utils.clip_grad_value_(clip_value=value)``, ``'agc'`` is
 :func:`impl.agc.adaptive_gradient_clip_` with ``clip_factor=value``. Any other
 algorithm raises, whatever the value (the upstream dispatch fell through
@@ -91,6 +95,18 @@ def global_grad_norm(grads: Iterable[Tensor]) -> Tensor:
                 norms = _norms(tensors)
             partial.append(torch.linalg.vector_norm(torch.stack(norms).to(device, acc)))
         return torch.linalg.vector_norm(torch.stack(partial))
+
+
+def _scale_all(grads: list[Tensor], factor: Tensor, foreach: bool | None) -> None:
+    """``g.mul_(factor)`` for every gradient, with the multi-tensor kernel where torch has it."""
+    if foreach is not False:
+        try:
+            torch._foreach_mul_(grads, factor)
+            return
+        except (RuntimeError, TypeError, AttributeError):  # private kernel: per tensor below
+            pass
+    for g in grads:
+        g.mul_(factor)
 
 
 def _check_value(value: object) -> float | None:
@@ -192,7 +208,16 @@ def clip_gradients_(
             "(pass error_if_nonfinite=False to clip anyway)"
         )
     if algo == "norm":  # AGC-027
-        torch.nn.utils.clip_grad_norm_(params, max_norm=threshold, foreach=foreach)
+        # torch.nn.utils.clip_grad_norm_'s rule, applied with the norm already taken above:
+        # torch's own call would take it again, through the slow complex-norm kernel on CPU.
+        # The factor is applied as torch applies it (a 0-dim tensor per device, so a half
+        # gradient sees the factor rounded to half, exactly as clip_grad_norm_ does).
+        coef = torch.clamp(threshold / (before + 1e-6), max=1.0)
+        by_device: dict[torch.device, list[Tensor]] = {}
+        for g in grads:
+            by_device.setdefault(g.device, []).append(g)
+        for device, group in by_device.items():
+            _scale_all(group, coef.to(device), foreach)
         count = (before > threshold).to(torch.int64)
     elif algo == "value":  # AGC-028
         for index, g in enumerate(grads):
