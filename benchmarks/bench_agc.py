@@ -204,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                 m, lam, eps
             ),
         }
+        arms["impl.clip_gradients_(p, 'norm') (for information)"] = lambda p=params: (
+            impl.clip_gradients_(p, "norm", 1.0)
+        )
         if case.name.startswith("stand-in"):
             arms["per-parameter loop (for information)"] = lambda p=params: per_parameter_agc(
                 p, lam, eps
