@@ -23,6 +23,7 @@ __all__ = [
     "BUILTIN_ARCHITECTURES",
     "ENTRY_POINT_GROUP",
     "ClipAlgorithm",
+    "DataConfig",
     "LossFunction",
     "ModelConfig",
     "OptimizerName",
@@ -214,8 +215,23 @@ class ModelConfig(_Strict):
         return self.gridsize**2
 
 
+class DataConfig(_Strict):
+    """The synthetic grid-lines data set of a study run (patch size ``N`` is in ModelConfig).
+
+    >>> DataConfig(set_phi=True).n_train
+    256
+    """
+
+    n_train: PositiveInt = 256
+    """Training samples (each holds gridsize² diffraction patterns)."""
+    n_val: PositiveInt = 64
+    """Validation samples, drawn after the training samples from the same seeded stream."""
+    set_phi: bool = False
+    """Give the objects a phase pattern as well as an amplitude pattern."""
+
+
 class StudyConfig(_Strict):
-    """One training run as the study runner resolves it: model plus Torch-side training.
+    """One training run as the study runner resolves it: model, Torch-side training, data.
 
     This is what :func:`spec.load_config` reads by default.
 
@@ -225,3 +241,4 @@ class StudyConfig(_Strict):
 
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TorchTrainingConfig = Field(default_factory=TorchTrainingConfig)
+    data: DataConfig = Field(default_factory=DataConfig)

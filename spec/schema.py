@@ -16,11 +16,18 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from spec.config import ModelConfig, StudyConfig, TFTrainingConfig, TorchTrainingConfig
+from spec.config import (
+    DataConfig,
+    ModelConfig,
+    StudyConfig,
+    TFTrainingConfig,
+    TorchTrainingConfig,
+)
 
 __all__ = ["MODELS", "SCHEMA_DIR", "render", "schemas", "stale_schemas", "write_schemas"]
 
 MODELS: tuple[type[BaseModel], ...] = (
+    DataConfig,
     ModelConfig,
     StudyConfig,
     TFTrainingConfig,
