@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 import textwrap
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
@@ -54,6 +55,7 @@ __all__ = ["STATUSES", "Report", "Result", "Status"]
 Status = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 STATUSES: tuple[str, ...] = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 _BAD = ("failed", "error")
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 FORMAT = "fno-stability-conformance-report"
 FORMAT_VERSION = 1
 
@@ -261,6 +263,11 @@ class Report:
                     ET.SubElement(
                         case, "system-out"
                     ).text = f"XPASS: listed in the xfail file ({r.xfail_reason}) but passed"
+        for element in root.iter():
+            if element.text:
+                element.text = _xml_safe(element.text)
+            for key, value in element.attrib.items():
+                element.set(key, _xml_safe(value))
         ET.indent(root)
         return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
 
@@ -273,3 +280,8 @@ class Report:
         if fmt == "junit":
             return self.to_junit()
         raise ValueError(f"unknown report format {fmt!r}: use text, json or junit")
+
+
+def _xml_safe(text: str) -> str:
+    """``text`` with the characters XML 1.0 forbids written as ``\\xNN`` escapes."""
+    return _NOT_XML.sub(lambda m: repr(m.group())[1:-1], text)

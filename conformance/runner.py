@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ctypes
 import fnmatch
+import queue
 import re
 import threading
 import time
@@ -118,30 +119,72 @@ def _test_function(
     return wrapped
 
 
-def _run_in_worker(fn: Callable[[], None], limit: float) -> tuple[BaseException | None, str]:
-    """Run ``fn`` in a daemon thread; returns (exception or None, timeout note or '')."""
-    outcome: dict[str, BaseException | None] = {"error": None}
+class _Job:
+    def __init__(self, fn: Callable[[], None]) -> None:
+        self.fn = fn
+        self.error: BaseException | None = None
+        self.done = threading.Event()
 
-    def work() -> None:
+    def run(self) -> None:
         try:
-            fn()
+            self.fn()
         except BaseException as error:
-            outcome["error"] = error
+            self.error = error
+        finally:
+            self.done.set()
 
-    worker = threading.Thread(target=work, name="conformance-property", daemon=True)
-    worker.start()
-    worker.join(limit)
-    if not worker.is_alive():
-        return outcome["error"], ""
-    ident = worker.ident
-    if ident is not None:
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(
-            ctypes.c_ulong(ident), ctypes.py_object(_TimeLimitReached)
-        )
-    worker.join(_GRACE)
-    if worker.is_alive():
-        return _TimeLimitReached(), "the target did not stop (stuck in native code?): abandoned"
-    return _TimeLimitReached(), "stopped"
+
+class _Worker:
+    """One long-lived daemon thread running jobs in turn.
+
+    Reused across properties because Hypothesis registers a per-thread random
+    generator on a thread's first test, at the cost of a full ``gc.collect()``.
+    """
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="conformance-worker", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.jobs.get().run()
+            except _TimeLimitReached:
+                continue  # a stop request that arrived after its job ended
+
+    def interrupt(self, exc: type[BaseException] | None) -> None:
+        """Raise ``exc`` in the worker at its next bytecode (None: cancel a pending one)."""
+        ident = self.thread.ident
+        if ident is not None:
+            target = ctypes.py_object(exc) if exc is not None else ctypes.py_object()
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), target)
+
+
+_WORKER: _Worker | None = None
+_WORKER_LOCK = threading.Lock()
+
+
+def _run_in_worker(fn: Callable[[], None], limit: float) -> tuple[BaseException | None, str]:
+    """Run ``fn`` in the worker thread; returns (exception or None, timeout note or '')."""
+    global _WORKER
+    with _WORKER_LOCK:
+        if _WORKER is None or not _WORKER.thread.is_alive():
+            _WORKER = _Worker()
+        worker = _WORKER
+        job = _Job(fn)
+        worker.jobs.put(job)
+        if job.done.wait(limit):
+            return job.error, ""
+        worker.interrupt(_TimeLimitReached)
+        stopped = job.done.wait(_GRACE)
+        if not stopped:
+            _WORKER = None  # stuck (in native code?): abandon it, the next job gets a new one
+            return _TimeLimitReached(), "the target did not stop (stuck in native code?): abandoned"
+        worker.interrupt(None)  # the job may have ended before the stop request landed
+        if job.error is None or isinstance(job.error, _TimeLimitReached):
+            return _TimeLimitReached(), "stopped"
+        return job.error, ""
 
 
 def _where(error: BaseException) -> str:
@@ -181,7 +224,7 @@ def _classify(
             return status, message, state.failing
         return (
             "error",
-            f"time limit of {limit:g} s reached after {state.calls} examples ({note}); "
+            f"time limit of {limit:g} s reached during example {state.calls} ({note}); "
             "the target hangs or is too slow for this profile",
             _NOTHING,
         )

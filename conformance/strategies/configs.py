@@ -243,9 +243,12 @@ def _wrong_type(name: str) -> st.SearchStrategy[Any]:
         return others if nullable else st.one_of(others, st.none())
     if name in _INTS:
         return st.one_of(
-            st.sampled_from([2.0, 1.5, 16.0]), st.sampled_from(["16", "2"]), st.booleans()
+            st.sampled_from([2.0, 1.5, 16.0]),
+            st.sampled_from(["16", "2"]),
+            st.booleans(),
+            st.none(),
         )
-    return st.one_of(st.integers(min_value=0, max_value=3), st.sampled_from([1.0, 0.5]))
+    return st.one_of(st.integers(min_value=0, max_value=3), st.sampled_from([1.0, 0.5]), st.none())
 
 
 @st.composite
