@@ -7,14 +7,16 @@
 >>> bool((data.counts >= 0).all()), float(data.counts.sum(dim=(2, 3)).mean()) > 0.9e6
 (True, True)
 
-For each sample an object of side ``M = N + (gridsize - 1) * N // 2`` is drawn:
+For each sample an object of side ``M = N + (gridsize - 1) * (N // 4)`` is drawn:
 its amplitude is ``0.5 + 0.5 * L_a`` and its phase ``(pi / 3) * L_p`` (0
 without ``set_phi``), where ``L_a`` and ``L_p`` are independent random grids of
 soft lines (a random period between N/8 and 3N/8 and a random offset on each
 axis, Gaussian line profile of width ~1 px; values in [0, 1]). ``gridsize²``
-overlapping N x N patches are cut from it at a stride of N // 2 (channel
+overlapping N x N patches are cut from it at a stride of N // 4 (channel
 ``c = i * gridsize + j`` for patch row i, column j). A fixed probe (a Gaussian
-of standard deviation N/5 with a weak quadratic phase) illuminates each patch;
+of standard deviation N/8 with a weak quadratic phase, so that the exit wave
+lives in the central half of the patch and the N x N diffraction pattern
+oversamples it about twice per axis) illuminates each patch;
 the far-field intensity ``|FFT(probe * patch)|²`` (orthonormal FFT,
 zero frequency centred) is scaled so that a pattern holds ``nphotons`` counts
 on average over the data set, and Poisson noise is drawn with a seeded
@@ -66,7 +68,7 @@ class GridLinesData:
 
 
 def make_probe(N: int) -> Tensor:
-    """The fixed probe: Gaussian amplitude (std N/5), quadratic phase; (N, N) complex64.
+    """The fixed probe: Gaussian amplitude (std N/8), quadratic phase; (N, N) complex64.
 
     >>> p = make_probe(9)  # odd N: a pixel sits on the centre
     >>> p.dtype, tuple(p.shape), round(float(p.abs().max()), 3)
@@ -74,7 +76,7 @@ def make_probe(N: int) -> Tensor:
     """
     coords = torch.arange(N, dtype=torch.float64) - (N - 1) / 2
     r2 = coords[:, None] ** 2 + coords[None, :] ** 2
-    amplitude = torch.exp(-r2 / (2 * (N / 5) ** 2))
+    amplitude = torch.exp(-r2 / (2 * (N / 8) ** 2))
     phase = 2 * math.pi * r2 / (2 * N**2)
     return torch.polar(amplitude, phase).to(torch.complex64)
 
@@ -129,7 +131,7 @@ def make_grid_lines(
     if not isinstance(nphotons, (int, float)) or not math.isfinite(nphotons) or nphotons <= 0:
         raise ValueError(f"nphotons={nphotons!r}: must be a finite number > 0")
     gen = torch.Generator().manual_seed(int(seed))
-    step = N // 2
+    step = max(1, N // 4)
     M = N + (gridsize - 1) * step
     amplitude = 0.5 + 0.5 * _line_grids(gen, n_samples, M, N)
     phase_grid = _line_grids(gen, n_samples, M, N)

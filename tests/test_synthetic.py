@@ -52,11 +52,11 @@ def test_object_amplitude_and_phase_ranges() -> None:
 
 
 def test_neighbouring_patches_overlap() -> None:
-    """Patch (0, 1) starts N/2 to the right of patch (0, 0): their halves coincide."""
+    """Patch (0, 1) starts N/4 to the right of patch (0, 0): they share 3/4 of their width."""
     data = make_grid_lines(2, N=16, gridsize=2, nphotons=1e6, set_phi=True, seed=3)
     obj = data.objects  # (S, H, W, C, 2), channel c = i * gridsize + j
-    torch.testing.assert_close(obj[:, :, 8:, 0], obj[:, :, :8, 1])
-    torch.testing.assert_close(obj[:, 8:, :, 0], obj[:, :8, :, 2])
+    torch.testing.assert_close(obj[:, :, 4:, 0], obj[:, :, :12, 1])
+    torch.testing.assert_close(obj[:, 4:, :, 0], obj[:, :12, :, 2])
 
 
 def test_probe_is_fixed_and_energy_is_conserved() -> None:
