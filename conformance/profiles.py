@@ -29,6 +29,8 @@ class Profile:
     time_limit: float
     """Seconds one property may run (generation and shrinking) before it is an error."""
     description: str = ""
+    shrink: bool = True
+    """Shrink a failing example to a minimal one (off: report the first failing example)."""
 
     def examples_for(self, cap: int | None) -> int:
         """The example count for a property whose own cap is ``cap`` (None: no cap).

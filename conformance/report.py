@@ -50,7 +50,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 from xml.etree import ElementTree as ET
 
-__all__ = ["STATUSES", "Report", "Result", "Status"]
+__all__ = ["STATUSES", "PropertyError", "Report", "Result", "Status"]
 
 Status = Literal["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
 STATUSES: tuple[str, ...] = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
@@ -58,6 +58,10 @@ _BAD = ("failed", "error")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 FORMAT = "fno-stability-conformance-report"
 FORMAT_VERSION = 1
+
+
+class PropertyError(RuntimeError):
+    """A property errored: the target raised, hung, or returned something unusable."""
 
 
 @dataclass
@@ -83,6 +87,21 @@ class Result:
     def bad(self) -> bool:
         """Failed or errored."""
         return self.status in _BAD
+
+    def raise_for_status(self) -> None:
+        """Raise if the property failed (AssertionError) or errored (:class:`PropertyError`),
+        with the message and the counterexample; for tests that drive the runner.
+
+        >>> Result("CFG-002", "MUST", "", "cfg.p", ("tf_config",), "passed").raise_for_status()
+        """
+        if not self.bad:
+            return
+        text = f"{self.clause} {self.property} {self.status}: {self.message}"
+        if self.example is not None:
+            text += f"\ncounterexample: {self.example}"
+        if self.status == "failed":
+            raise AssertionError(text)
+        raise PropertyError(text)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

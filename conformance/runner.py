@@ -80,13 +80,18 @@ def _seed_for(base: int, prop: Property) -> int:
     return zlib.crc32(f"{base}:{prop.id}".encode())
 
 
-def _settings(examples: int) -> settings:
+def _settings(examples: int, shrink: bool) -> settings:
+    phases = (
+        (Phase.explicit, Phase.generate, Phase.shrink)
+        if shrink
+        else (Phase.explicit, Phase.generate)
+    )
     return settings(
         max_examples=examples,
         derandomize=False,  # the explicit @seed makes runs reproducible and honours --seed
         database=None,
         deadline=None,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        phases=phases,
         report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck),
         verbosity=Verbosity.quiet,
@@ -95,7 +100,7 @@ def _settings(examples: int) -> settings:
 
 
 def _test_function(
-    prop: Property, targets: Targets, state: _State, examples: int, run_seed: int
+    prop: Property, targets: Targets, state: _State, examples: int, run_seed: int, shrink: bool
 ) -> Callable[[], None]:
     def call(example: Any) -> None:
         state.calls += 1
@@ -115,7 +120,9 @@ def _test_function(
     def test(example: Any) -> None:
         call(example)
 
-    wrapped: Callable[[], None] = seed(run_seed)(_settings(examples)(given(prop.strategy)(test)))
+    wrapped: Callable[[], None] = seed(run_seed)(
+        _settings(examples, shrink)(given(prop.strategy)(test))
+    )
     return wrapped
 
 
@@ -283,7 +290,7 @@ def run_property(
     limit = prof.time_limit if time_limit is None else time_limit
     state = _State()
     examples = prof.examples_for(prop.max_examples)
-    fn = _test_function(prop, targets, state, examples, _seed_for(seed, prop))
+    fn = _test_function(prop, targets, state, examples, _seed_for(seed, prop), prof.shrink)
     start = time.perf_counter()
     error, note = _run_in_worker(fn, limit)
     seconds = time.perf_counter() - start

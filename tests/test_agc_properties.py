@@ -1,7 +1,7 @@
 """Run the gradient-clipping conformance properties against the bundled implementation.
 
-A deliberately tiny runner (the harness's own runner and pytest plugin do the
-same for any target): every property of ``conformance.properties.agc`` (and of
+Through the harness's runner (:func:`conformance.runner.run_property`, as the CLI and
+the pytest plugin do for any target): every property of ``conformance.properties.agc`` (and of
 ``clip`` / ``train`` once present) becomes one test, with examples from its
 strategy under the active Hypothesis profile. Each example's ``repr`` must
 rebuild it, since reports print it as the reproduction.
@@ -18,7 +18,9 @@ from hypothesis import Phase, given, settings
 
 import conformance.strategies as strategies_pkg
 import impl
+from conformance.profiles import Profile
 from conformance.properties import PROPERTIES, Property, Targets
+from conformance.runner import run_property as harness_run_property
 
 MODULES = ("agc.", "clip.", "train.")
 MINE = [p for p in PROPERTIES if p.id.startswith(MODULES)]
@@ -33,20 +35,17 @@ def impl_targets() -> Targets:
 
 
 def run_property(prop: Property, targets: Targets, **overrides: Any) -> None:
-    """Check ``prop`` against ``targets``; raises the property's AssertionError on a violation."""
-    if prop.strategy is None:
-        prop.check(targets, None)
-        return
+    """Check ``prop`` against ``targets`` through the harness's runner; raises the property's
+    AssertionError (message and counterexample) on a violation, PropertyError on an error.
+
+    ``max_examples`` lowers the active Hypothesis profile's count; ``phases`` without
+    ``Phase.shrink`` skips shrinking. (Other Hypothesis overrides are the runner's own:
+    derandomised by seed, no database, one bug reported.)
+    """
     limit = min(settings.default.max_examples, overrides.pop("max_examples", 10**9))
-    if prop.max_examples is not None:
-        limit = min(limit, prop.max_examples)
-
-    @settings(max_examples=limit, **overrides)
-    @given(prop.strategy)
-    def run(example: Any) -> None:
-        prop.check(targets, example)
-
-    run()
+    shrink = Phase.shrink in overrides.pop("phases", (Phase.shrink,))
+    profile = Profile("tests", limit, time_limit=300.0, shrink=shrink)
+    harness_run_property(prop, targets, profile).raise_for_status()
 
 
 def test_every_agc_and_trn_must_clause_has_a_property() -> None:

@@ -1,8 +1,8 @@
 """Run the block, generator and registry conformance properties against impl, and against
 the faulty implementations in tests/faulty, each of which must fail its intended clause.
 
-A tiny local runner: each property's ``check`` is wrapped in ``hypothesis.given`` over its
-strategy, with the bundled implementation as the targets.
+Each property runs through the harness's runner (:func:`conformance.runner.run_property`),
+with the bundled implementation as the targets.
 """
 
 from __future__ import annotations
@@ -12,10 +12,12 @@ from typing import Any
 import pytest
 import torch
 from faulty import block_faults, registry_faults
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, given, settings
 
 import impl
+from conformance.profiles import Profile
 from conformance.properties import PROPERTIES, Property, Targets
+from conformance.runner import run_property as harness_run_property
 
 MINE = [p for p in PROPERTIES if p.id.split(".")[0] in ("block", "generator", "registry")]
 BY_ID = {p.id: p for p in MINE}
@@ -34,23 +36,11 @@ def impl_targets(**replace: Any) -> Targets:
 def run(
     prop: Property, targets: Targets, max_examples: int | None = None, shrink: bool = True
 ) -> None:
-    """Check ``prop`` over its strategy; re-raises the first failure (shrunk if ``shrink``)."""
-    if prop.strategy is None:
-        prop.check(targets, None)
-        return
-    limit = min(settings.default.max_examples, prop.max_examples or 10**9, max_examples or 10**9)
-
-    @settings(
-        max_examples=limit,
-        report_multiple_bugs=False,
-        phases=[Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else []),
-        suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow],
-    )
-    @given(prop.strategy)
-    def check(example: Any) -> None:
-        prop.check(targets, example)
-
-    check()
+    """Check ``prop`` through the harness's runner; raises the property's AssertionError
+    (shrunk if ``shrink``) on a violation, PropertyError on an error."""
+    limit = min(settings.default.max_examples, max_examples or 10**9)
+    profile = Profile("tests", limit, time_limit=300.0, shrink=shrink)
+    harness_run_property(prop, targets, profile).raise_for_status()
 
 
 def test_every_blk_and_reg_must_clause_is_checked() -> None:
