@@ -76,7 +76,7 @@ __all__ = [
 QUICK_DEFAULTS = spec.StudyConfig(
     model=spec.ModelConfig(N=32, gridsize=2, fno_width=8, fno_blocks=3, fno_modes=8),
     training=spec.TorchTrainingConfig(
-        epochs=8, batch_size=16, learning_rate=1e-3, gradient_clip_val=1.0
+        epochs=20, batch_size=16, learning_rate=1e-3, gradient_clip_val=1.0
     ),
     data=spec.DataConfig(n_train=256, n_val=64, set_phi=False),
 )
