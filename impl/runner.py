@@ -534,6 +534,10 @@ def run_study(
     )
     if failure is None:
         final_val, recon = _evaluate(model, val, loss_fn, batch, device)
+        if not data_cfg.set_phi:
+            # The true phase is constant without --set-phi: a phase SSIM would score only the
+            # noise of the predicted phase, so it is not reported (null in metrics.json).
+            recon["phase_ssim"] = math.nan
     final_train = history[-1]["train_loss"] if history else math.nan
     metrics: dict[str, Any] = {
         "architecture": model_cfg.architecture,

@@ -66,8 +66,9 @@ def test_each_arm_writes_its_outputs(arm: str, tmp_path: Path) -> None:
     assert set(metrics) >= METRIC_KEYS and not metrics["failed"] and not metrics["interrupted"]
     assert metrics["epochs_completed"] == 2 and len(history) == 2
     assert all(set(e) >= EPOCH_KEYS for e in history)
-    for key in ("best_val_loss", "final_val_loss", "amp_ssim", "phase_ssim", "amp_mae"):
+    for key in ("best_val_loss", "final_val_loss", "amp_ssim", "amp_mae"):
         assert isinstance(metrics[key], float) and math.isfinite(metrics[key]), key
+    assert metrics["phase_ssim"] is None  # no --set-phi: the true phase is constant
     assert -1.0 <= metrics["amp_ssim"] <= 1.0
     assert metrics["best_val_loss"] == min(e["val_loss"] for e in history)
 
@@ -196,3 +197,10 @@ def test_progress_bar_reports_loss_and_grad_norm(tmp_path: Path) -> None:
     quiet = io.StringIO()
     runner.run_study(config, tmp_path, options, stream=quiet)
     assert quiet.getvalue() == ""
+
+
+def test_phase_ssim_reported_only_with_a_phase_object(tmp_path: Path) -> None:
+    """RUN-005: with --set-phi the object has a phase, and its SSIM is a finite number."""
+    code, metrics, _ = run(tmp_path, *ARMS["control"], "--set-phi")
+    assert code == 0
+    assert isinstance(metrics["phase_ssim"], float) and -1.0 <= metrics["phase_ssim"] <= 1.0
