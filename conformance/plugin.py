@@ -9,7 +9,8 @@ for at least one role, pytest collects one test per applicable property, named
 
 Options: ``--conformance-<role>=TARGET`` for each role (``agc``, ``clip``,
 ``train-step``, ``block``, ``generator``, ``stable-generator``, ``registry``,
-``tf-config``, ``torch-config``, ``bridge``), ``--conformance-profile``,
+``tf-config``, ``torch-config``, ``bridge``, ``spectral-conv``, ``plain-block``,
+``register``, ``model-config``, ``build-generator``), ``--conformance-profile``,
 ``--conformance-seed``, ``--conformance-xfail=FILE``,
 ``--conformance-time-limit=SECONDS`` and ``--conformance-strict``. A target that
 cannot be loaded is a usage error. Entries of the xfail file become ``xfail``
@@ -43,6 +44,11 @@ ROLES: tuple[str, ...] = (
     "tf_config",
     "torch_config",
     "bridge",
+    "spectral_conv",
+    "plain_block",
+    "register",
+    "model_config",
+    "build_generator",
 )
 """The roles of :data:`conformance.properties.ROLES`, repeated so that registering the
 options imports nothing heavy (a test checks the two agree)."""

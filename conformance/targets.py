@@ -67,6 +67,12 @@ ROLE_CALLS: dict[str, str] = {
     "tf_config": "TFConfig(**fields) -> object with the fields as attributes",
     "torch_config": "TorchConfig(**fields) -> object with the fields as attributes",
     "bridge": "object or module with to_tf(torch_cfg) -> tf_cfg and to_torch(tf_cfg) -> torch_cfg",
+    "spectral_conv": "SpectralConv(in_channels, out_channels, modes) -> module (B, in, H, W) -> "
+    "(B, out, H, W)",
+    "plain_block": "PtychoBlock(channels, modes) -> module y = x + GELU(S(x) + K(x))",
+    "register": "register(name)(cls) adds a generator class to the registry role's table",
+    "model_config": "ModelConfig(architecture=..., N=..., fno_width=..., ...) -> config object",
+    "build_generator": "build(model_config) -> generator module",
 }
 """The canonical call each role's target must answer (adapt other conventions in a few lines)."""
 
@@ -81,6 +87,11 @@ DEFAULT_TARGETS: dict[str, str] = {
     "tf_config": "spec:TFTrainingConfig",
     "torch_config": "spec:TorchTrainingConfig",
     "bridge": "spec",
+    "spectral_conv": "impl:SpectralConv2d",
+    "plain_block": "impl:PtychoBlock",
+    "register": "impl:register",
+    "model_config": "spec:ModelConfig",
+    "build_generator": "impl:build_generator",
 }
 """The bundled implementation, checked when no role is given."""
 

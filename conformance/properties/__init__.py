@@ -26,7 +26,9 @@ Rules for authors:
 
 Roles (attribute names of :class:`Targets`): ``agc``, ``clip``, ``train_step``,
 ``block``, ``generator``, ``stable_generator``, ``registry``, ``tf_config``,
-``torch_config``, ``bridge``.
+``torch_config``, ``bridge``, ``spectral_conv``, ``plain_block``, ``register``,
+``model_config``, ``build_generator`` (each role's canonical call:
+:data:`conformance.targets.ROLE_CALLS`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ ROLES: tuple[str, ...] = (
     "tf_config",
     "torch_config",
     "bridge",
+    "spectral_conv",
+    "plain_block",
+    "register",
+    "model_config",
+    "build_generator",
 )
 
 
@@ -69,6 +76,11 @@ class Targets:
     tf_config: Any = None
     torch_config: Any = None
     bridge: Any = None
+    spectral_conv: Any = None
+    plain_block: Any = None
+    register: Any = None
+    model_config: Any = None
+    build_generator: Any = None
     names: dict[str, str] = field(default_factory=dict)
     """How each target was named on the command line (for reports)."""
 

@@ -6,6 +6,13 @@ contract; tensor, block and generator strategies sit beside it.
 
 from conformance.strategies.blocks import BadBlockArgument, BlockCase, GeneratorCase
 from conformance.strategies.configs import BadValue, ConfigCase
+from conformance.strategies.layers import (
+    BuildCase,
+    PlainBlockCase,
+    ShiftCase,
+    SpectralCase,
+    WaveCase,
+)
 from conformance.strategies.tensors import (
     AGCCase,
     BadAGCArgument,
@@ -21,10 +28,15 @@ __all__ = [
     "BadBlockArgument",
     "BadValue",
     "BlockCase",
+    "BuildCase",
     "ClipCase",
     "ConfigCase",
     "GeneratorCase",
     "LocalityCase",
     "ParamCase",
+    "PlainBlockCase",
+    "ShiftCase",
+    "SpectralCase",
     "TrainCase",
+    "WaveCase",
 ]
