@@ -128,6 +128,20 @@ def test_profile_and_seed_options_reach_the_runner(inner: pytest.Pytester) -> No
     ]
 
 
+def test_conformance_runs_without_pytest() -> None:
+    """pytest stays optional: importing and running the harness never imports it."""
+    import subprocess
+
+    code = (
+        "import sys, conformance; "
+        "r = conformance.run_conformance({'torch_config': 'spec:TorchTrainingConfig'}, "
+        "clauses=['CFG-002']); "
+        "assert r.exit_status == 0; assert 'pytest' not in sys.modules, 'pytest imported'"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_plugin_module_needs_no_torch_to_import() -> None:
     """Registering options must stay cheap: the plugin module imports only pytest."""
     import subprocess
