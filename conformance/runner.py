@@ -185,8 +185,10 @@ def _run_in_worker(fn: Callable[[], None], limit: float) -> tuple[BaseException 
             return job.error, ""
         worker.interrupt(_TimeLimitReached)
         stopped = job.done.wait(_GRACE)
+        # Either way the next job gets a fresh thread: an exception raised at an arbitrary
+        # point may have cut a cleanup short in this one.
+        _WORKER = None
         if not stopped:
-            _WORKER = None  # stuck (in native code?): abandon it, the next job gets a new one
             return _TimeLimitReached(), "the target did not stop (stuck in native code?): abandoned"
         worker.interrupt(None)  # the job may have ended before the stop request landed
         if job.error is None or isinstance(job.error, _TimeLimitReached):
