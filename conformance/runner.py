@@ -66,7 +66,8 @@ class _State:
     first_failure: int = 0
     failing: Any = _NOTHING
     error: BaseException | None = None
-    started: float = 0.0
+    cancelled: bool = False
+    """Set at the time limit: the next example raises, for a target that ignored the stop."""
 
 
 def _clean(text: str) -> str:
@@ -103,6 +104,8 @@ def _test_function(
     prop: Property, targets: Targets, state: _State, examples: int, run_seed: int, shrink: bool
 ) -> Callable[[], None]:
     def call(example: Any) -> None:
+        if state.cancelled:
+            raise _TimeLimitReached
         state.calls += 1
         try:
             prop.check(targets, example)
@@ -172,8 +175,15 @@ _WORKER: _Worker | None = None
 _WORKER_LOCK = threading.Lock()
 
 
-def _run_in_worker(fn: Callable[[], None], limit: float) -> tuple[BaseException | None, str]:
-    """Run ``fn`` in the worker thread; returns (exception or None, timeout note or '')."""
+def _run_in_worker(
+    fn: Callable[[], None], limit: float, cancel: Callable[[], None]
+) -> tuple[BaseException | None, str]:
+    """Run ``fn`` in the worker thread; returns (exception or None, timeout note or '').
+
+    At the time limit ``cancel()`` is called (so ``fn`` stops at its next step) and an
+    exception is raised in the worker; if it does not end within a grace period (stuck
+    in one native call) the worker is abandoned with the exception withdrawn, and ``fn``
+    stops by itself once that call returns."""
     global _WORKER
     with _WORKER_LOCK:
         if _WORKER is None or not _WORKER.thread.is_alive():
@@ -183,12 +193,14 @@ def _run_in_worker(fn: Callable[[], None], limit: float) -> tuple[BaseException 
         worker.jobs.put(job)
         if job.done.wait(limit):
             return job.error, ""
+        cancel()
         worker.interrupt(_TimeLimitReached)
         stopped = job.done.wait(_GRACE)
         # Either way the next job gets a fresh thread: an exception raised at an arbitrary
         # point may have cut a cleanup short in this one.
         _WORKER = None
         if not stopped:
+            worker.interrupt(None)  # not at an arbitrary point later: cancel() stops it cleanly
             return _TimeLimitReached(), "the target did not stop (stuck in native code?): abandoned"
         worker.interrupt(None)  # the job may have ended before the stop request landed
         if job.error is None or isinstance(job.error, _TimeLimitReached):
@@ -294,7 +306,7 @@ def run_property(
     examples = prof.examples_for(prop.max_examples)
     fn = _test_function(prop, targets, state, examples, _seed_for(seed, prop), prof.shrink)
     start = time.perf_counter()
-    error, note = _run_in_worker(fn, limit)
+    error, note = _run_in_worker(fn, limit, lambda: setattr(state, "cancelled", True))
     seconds = time.perf_counter() - start
     status, message, example = _classify(prop, error, note, state, limit)
     tried = state.first_failure or state.calls
