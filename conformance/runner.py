@@ -245,7 +245,9 @@ def _classify(
             return status, message, state.failing
         return (
             "error",
-            f"time limit of {limit:g} s reached during example {state.calls} ({note}); "
+            f"time limit of {limit:g} s reached "
+            f"{f'during example {state.calls}' if state.calls else 'before the first example'} "
+            f"({note}); "
             "the target hangs or is too slow for this profile",
             _NOTHING,
         )

@@ -27,7 +27,7 @@ def spinning_agc(parameters: Any, clip_factor: float = 0.01, eps: float = 1e-3) 
 
 
 def sleeping_agc(parameters: Any, clip_factor: float = 0.01, eps: float = 1e-3) -> None:
-    time.sleep(30)  # blocked in one native call: cannot be interrupted, gets abandoned
+    time.sleep(20)  # blocked in one native call: cannot be interrupted, gets abandoned
 
 
 def raising_agc(parameters: Any, clip_factor: float = 0.01, eps: float = 1e-3) -> None:
@@ -55,7 +55,7 @@ def test_hung_target_is_an_error_and_the_run_goes_on() -> None:
 
 def test_target_stuck_in_native_code_is_abandoned_and_the_run_goes_on() -> None:
     report = run_conformance(
-        {"agc": sleeping_agc, **CFG}, clauses=["AGC-003", "CFG-001"], time_limit=0.3
+        {"agc": sleeping_agc, **CFG}, clauses=["AGC-003", "CFG-001"], time_limit=1.5
     )
     status = {r.clause: r for r in report.results}
     assert status["AGC-003"].status == "error"
