@@ -27,31 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.roles import ROLES
+
 if TYPE_CHECKING:
     from conformance.properties import Property, Targets
     from conformance.report import Result
 
 __all__ = ["ConformanceFailure", "ConformanceItem"]
 
-ROLES: tuple[str, ...] = (
-    "agc",
-    "clip",
-    "train_step",
-    "block",
-    "generator",
-    "stable_generator",
-    "registry",
-    "tf_config",
-    "torch_config",
-    "bridge",
-    "spectral_conv",
-    "plain_block",
-    "register",
-    "model_config",
-    "build_generator",
-)
-"""The roles of :data:`conformance.properties.ROLES`, repeated so that registering the
-options imports nothing heavy (a test checks the two agree)."""
 
 _PROFILES = ("quick", "default", "thorough")
 

@@ -29,11 +29,16 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     return pytester
 
 
-def test_roles_match_the_protocol() -> None:
-    from conformance.plugin import ROLES as plugin_roles
-    from conformance.properties import ROLES
+def test_every_role_is_a_targets_field_and_an_option() -> None:
+    import dataclasses
 
-    assert plugin_roles == ROLES
+    from conformance.plugin import _option
+    from conformance.properties import Targets
+    from conformance.roles import ROLES
+
+    fields = {f.name for f in dataclasses.fields(Targets)} - {"names"}
+    assert set(ROLES) == fields, sorted(set(ROLES) ^ fields)
+    assert [_option(r) for r in ROLES][:2] == ["--conformance-agc", "--conformance-clip"]
 
 
 def test_no_option_changes_nothing(inner: pytest.Pytester) -> None:

@@ -41,25 +41,9 @@ from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
-__all__ = ["PROPERTIES", "ROLES", "Property", "Targets", "conformance_property", "properties_for"]
+from conformance.roles import ROLES
 
-ROLES: tuple[str, ...] = (
-    "agc",
-    "clip",
-    "train_step",
-    "block",
-    "generator",
-    "stable_generator",
-    "registry",
-    "tf_config",
-    "torch_config",
-    "bridge",
-    "spectral_conv",
-    "plain_block",
-    "register",
-    "model_config",
-    "build_generator",
-)
+__all__ = ["PROPERTIES", "ROLES", "Property", "Targets", "conformance_property", "properties_for"]
 
 
 @dataclass
