@@ -34,7 +34,7 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from impl.agc import UnitDim, adaptive_gradient_clip_
+from impl.agc import _WIDE, UnitDim, _mul_each, adaptive_gradient_clip_
 from spec.config import TFTrainingConfig, TorchTrainingConfig
 
 __all__ = ["ALGORITHMS", "ClipResult", "clip_gradients_", "global_grad_norm"]
@@ -43,7 +43,6 @@ ALGORITHMS: tuple[str, ...] = ("norm", "value", "agc")
 """The algorithms the dispatch knows, as the config contract allows them (CFG-001)."""
 
 _HALF = (torch.float16, torch.bfloat16)
-_WIDE = (torch.float64, torch.complex128)
 
 
 class ClipResult(NamedTuple):
@@ -98,15 +97,12 @@ def global_grad_norm(grads: Iterable[Tensor]) -> Tensor:
 
 
 def _scale_all(grads: list[Tensor], factor: Tensor, foreach: bool | None) -> None:
-    """``g.mul_(factor)`` for every gradient, with the multi-tensor kernel where torch has it."""
-    if foreach is not False:
-        try:
-            torch._foreach_mul_(grads, factor)
-            return
-        except (RuntimeError, TypeError, AttributeError):  # private kernel: per tensor below
-            pass
-    for g in grads:
-        g.mul_(factor)
+    """``g.mul_(factor)`` for every gradient, with the multi-tensor kernel unless foreach=False."""
+    if foreach is False:
+        for g in grads:
+            g.mul_(factor)
+    else:
+        _mul_each(grads, [factor] * len(grads))
 
 
 def _check_value(value: object) -> float | None:
