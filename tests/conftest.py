@@ -8,7 +8,10 @@ with ``HYPOTHESIS_PROFILE=thorough pytest``.
 from __future__ import annotations
 
 import os
+from typing import Any
 
+import pytest
+import torch
 from hypothesis import HealthCheck, settings
 
 settings.register_profile(
@@ -27,3 +30,24 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+HOST_READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy")
+"""Tensor methods that read a value on the host (a device sync on an accelerator)."""
+
+
+@pytest.fixture
+def host_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Spy on :data:`HOST_READS`; the returned list names each one called during the test."""
+    calls: list[str] = []
+    for name in HOST_READS:
+        original = getattr(torch.Tensor, name)
+
+        def spy(
+            self: torch.Tensor, *a: Any, _name: str = name, _orig: Any = original, **k: Any
+        ) -> Any:
+            calls.append(_name)
+            return _orig(self, *a, **k)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    return calls

@@ -171,18 +171,9 @@ def test_global_grad_norm_dtypes() -> None:
     assert float(global_grad_norm([])) == 0.0
 
 
-def test_no_host_sync(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_host_sync(host_reads: list[str]) -> None:
     """AGC-025 for the dispatch: no tensor is read on the host by any algorithm."""
-    calls: list[str] = []
-    for name in ("item", "tolist", "__bool__", "__float__", "__int__"):
-        original = getattr(torch.Tensor, name)
-
-        def spy(self: torch.Tensor, *a: Any, _n: str = name, _o: Any = original, **k: Any) -> Any:
-            calls.append(_n)
-            return _o(self, *a, **k)
-
-        monkeypatch.setattr(torch.Tensor, name, spy)
     ps = _params([3.0, 1.0], [4.0, 0.5])
     for algorithm in ALGORITHMS:
         clip_gradients_(ps, algorithm, 0.5)
-    assert calls == []
+    assert host_reads == []
