@@ -10,11 +10,16 @@ The public API is loaded on first use, so ``import conformance`` (which the
 pytest plugin triggers in every pytest run) stays cheap and needs neither torch
 nor pytest:
 
-- :func:`run_conformance` (targets -> :class:`Report`), :func:`run_property`
-- :func:`load_target` / :class:`TargetError`, :data:`DEFAULT_TARGETS`, :data:`ROLE_CALLS`
+- :func:`run_conformance` (targets -> :class:`Report`), :func:`run_property`,
+  :class:`Options` (worker threads, memory cap, import limit)
+- :data:`ROLE_TABLE` (one :class:`Role` per role: option, canonical call, bundled
+  target), :data:`ROLES`; :class:`TargetError`, :func:`load_target`
 - :class:`Report`, :class:`Result`; :class:`Profile`, :data:`PROFILES`
-- :func:`load_xfail` / :func:`parse_xfail`
-- :class:`Targets`, :class:`Property`, :data:`PROPERTIES`, :data:`ROLES`
+- :func:`load_xfail` / :func:`parse_xfail`; :func:`reproduce`
+- :class:`Targets`, :class:`Property`, :data:`PROPERTIES`
+
+Targets are never imported into the calling process: each is loaded and called in a
+worker process, and only data comes back (see the README's trust model).
 """
 
 from __future__ import annotations
@@ -23,45 +28,52 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from conformance._session import Options
     from conformance.profiles import PROFILES, Profile
-    from conformance.properties import PROPERTIES, ROLES, Property, Targets
+    from conformance.properties import PROPERTIES, Property, Targets
     from conformance.report import Report, Result
+    from conformance.reproduce import reproduce
+    from conformance.roles import ROLE_TABLE, ROLES, Role
     from conformance.runner import run_conformance, run_property
-    from conformance.targets import DEFAULT_TARGETS, ROLE_CALLS, TargetError, load_target
+    from conformance.targets import TargetError, load_target
     from conformance.xfail import load_xfail, parse_xfail
 
 __all__ = [
-    "DEFAULT_TARGETS",
     "PROFILES",
     "PROPERTIES",
     "ROLES",
-    "ROLE_CALLS",
+    "ROLE_TABLE",
+    "Options",
     "Profile",
     "Property",
     "Report",
     "Result",
+    "Role",
     "TargetError",
     "Targets",
     "load_target",
     "load_xfail",
     "parse_xfail",
+    "reproduce",
     "run_conformance",
     "run_property",
 ]
 
 _HOME = {
+    "Options": "_session",
     "PROFILES": "profiles",
     "Profile": "profiles",
     "PROPERTIES": "properties",
-    "ROLES": "properties",
     "Property": "properties",
     "Targets": "properties",
     "Report": "report",
     "Result": "report",
+    "reproduce": "reproduce",
+    "ROLE_TABLE": "roles",
+    "ROLES": "roles",
+    "Role": "roles",
     "run_conformance": "runner",
     "run_property": "runner",
-    "DEFAULT_TARGETS": "targets",
-    "ROLE_CALLS": "targets",
     "TargetError": "targets",
     "load_target": "targets",
     "load_xfail": "xfail",

@@ -7,25 +7,35 @@ summary: 1 passed in ... s: conforms (every checked MUST clause passes)
 0
 
 ``python -m conformance check [--agc T] ... [--profile P] [--seed N] [--format F]
-[--output FILE] [--xfail FILE] [--clause ID ...]`` checks the roles given (no
-role: everything, against the bundled ``impl``). ``python -m conformance
-clauses`` prints which properties check each clause; ``roles`` prints each
-role's canonical call. Exit status: 0 every checked MUST clause passes, 1 a
-clause fails or errors, 2 a usage error or a target that cannot be loaded.
+[--output FILE] [--xfail FILE] [--clause ID ...]`` checks the roles given (no role:
+everything, against the bundled implementation — the installed one, never a folder of
+the same name in the current directory). ``clauses`` prints which properties check each
+clause; ``roles`` prints each role's option, canonical call and bundled target.
+
+Exit status: 0 a complete verdict and every checked MUST clause passes; 1 a clause
+fails, errors, crashes or times out; 2 a usage error or a target that cannot be loaded;
+3 incomplete: a role that was asked for ran no property; 130 / 143 interrupted by
+Ctrl-C / SIGTERM (the report of what finished is still written, marked interrupted).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from types import FrameType
+from typing import Any, TextIO
 
 from conformance.profiles import PROFILES
+from conformance.roles import ROLE_TABLE, ROLES, markdown_table
 
 __all__ = ["main"]
+
+HOME = str(Path(__file__).resolve().parent.parent)
 
 
 class _UsageError(Exception):
@@ -37,6 +47,19 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(f"{self.prog}: error: {message}")
 
 
+def _positive(kind: type) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r}: must be > 0")
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="conformance",
@@ -45,21 +68,20 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{check,clauses,roles}")
     check = sub.add_parser(
         "check",
-        help="run the properties (no role given: the bundled impl)",
+        help="run the properties (no role given: the bundled implementation)",
         description=(
             "Run the conformance properties. A target is 'package.module:attr' or "
-            "'path/to/file.py:attr'. Only the roles given are checked; with none, "
-            "everything is checked against the bundled impl. Exit status: 0 every "
-            "checked MUST clause passes; 1 a clause fails or errors; 2 usage error or "
-            "unloadable target."
+            "'path/to/file.py:attr'; each is loaded in a worker process of its own, never "
+            "in this one. Only the roles given are checked; with none, everything is "
+            "checked against the bundled implementation. Exit status: 0 complete and every "
+            "checked MUST clause passes; 1 a clause fails, errors, crashes or times out; 2 "
+            "usage error or unloadable target; 3 a role asked for ran no property; 130/143 "
+            "interrupted."
         ),
     )
-    from conformance.properties import ROLES
-    from conformance.targets import ROLE_CALLS, ROLE_FLAGS
-
     group = check.add_argument_group("targets (one per role)")
-    for role in ROLES:
-        group.add_argument(ROLE_FLAGS[role], dest=role, metavar="TARGET", help=ROLE_CALLS[role])
+    for row in ROLE_TABLE:
+        group.add_argument(row.flag, dest=row.name, metavar="TARGET", help=row.call)
     check.add_argument("--profile", choices=list(PROFILES), default="quick")
     check.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
     check.add_argument("--format", choices=["text", "json", "junit"], default="text")
@@ -72,11 +94,28 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ID",
         help="only these clause ids, property ids or patterns (e.g. AGC-00*)",
     )
-    check.add_argument(
-        "--time-limit",
-        type=float,
+    limits = check.add_argument_group("limits (each enforced by stopping the worker)")
+    limits.add_argument(
+        "--time-limit", type=_positive(float), metavar="SECONDS", help="per property (default: the profile's)"
+    )
+    limits.add_argument(
+        "--call-limit", type=_positive(float), metavar="SECONDS", help="per example (default: none beyond the property's)"
+    )
+    limits.add_argument(
+        "--import-limit",
+        type=_positive(float),
+        default=120.0,
         metavar="SECONDS",
-        help="per-property time limit (default: the profile's)",
+        help="for loading each target (default 120)",
+    )
+    limits.add_argument(
+        "--memory-limit", type=_positive(int), metavar="MIB", help="address-space cap of each worker"
+    )
+    check.add_argument(
+        "--threads",
+        type=_positive(int),
+        default=1,
+        help="torch intra-op threads in each worker (default 1: faster on small tensors)",
     )
     check.add_argument("--strict", action="store_true", help="SHOULD failures fail the run too")
     check.add_argument(
@@ -85,26 +124,75 @@ def _parser() -> argparse.ArgumentParser:
         help="print each property's result to stderr as it finishes",
     )
     sub.add_parser("clauses", help="which properties check each clause")
-    sub.add_parser("roles", help="each role's option and canonical call")
+    roles = sub.add_parser("roles", help="each role's option, canonical call and bundled target")
+    roles.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
     return parser
 
 
+def _own_packages(err: TextIO) -> None:
+    """Make ``spec`` and ``impl`` resolve to this distribution, not to the current folder."""
+    cwd = os.path.realpath(os.getcwd())
+    if cwd != HOME:
+        sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != cwd]
+        shadows = [n for n in ("spec", "impl") if (Path(cwd) / n).is_dir()]
+        if shadows:
+            names = " and ".join(f"./{n}" for n in shadows)
+            print(
+                f"conformance: note: ignoring {names} in the current folder: checking the "
+                f"installed fno-stability ({HOME})",
+                file=err,
+            )
+    if HOME not in sys.path:
+        sys.path.insert(0, HOME)
+    for name in ("spec", "impl"):
+        module = sys.modules.get(name)
+        file = getattr(module, "__file__", None) or ""
+        if module is not None and not os.path.realpath(file).startswith(HOME + os.sep):
+            raise _UsageError(
+                f"conformance: error: the module {name!r} was already imported from "
+                f"{file or '?'}, which shadows fno-stability's ({HOME}/{name}); run from "
+                "another folder or remove it from sys.path / PYTHONPATH"
+            )
+
+
+def _stop_on_sigterm() -> Any:
+    from conformance.runner import Interrupted
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted("SIGTERM")
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return None
+
+
+def _write(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (a unique temporary file, then a rename)."""
+    target = Path(path)
+    if target.is_char_device() or str(target) == os.devnull:
+        target.write_text(text, encoding="utf-8")
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as f:
+            f.write(text)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from conformance.properties import ROLES
+    _own_packages(err)
+    from conformance._session import Options
     from conformance.runner import run_conformance
     from conformance.targets import TargetError
     from conformance.xfail import XfailError
 
     given = {role: getattr(args, role) for role in ROLES if getattr(args, role) is not None}
-    if args.time_limit is not None and args.time_limit <= 0:
-        raise _UsageError(f"--time-limit {args.time_limit}: must be > 0 seconds")
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())  # as `python -m` does: targets in the current directory
 
-    def progress(result: object) -> None:
-        from conformance.report import Result
-
-        assert isinstance(result, Result)
+    def progress(result: Any) -> None:
         print(
             f"{result.clause:8} {result.property:45} {result.status:8} "
             f"{result.examples:4d} ex {result.seconds:6.2f} s",
@@ -112,6 +200,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             flush=True,
         )
 
+    previous = _stop_on_sigterm()
     try:
         report = run_conformance(
             given or None,
@@ -120,21 +209,23 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             clauses=args.clause,
             xfail=args.xfail,
             time_limit=args.time_limit,
+            call_limit=args.call_limit,
             strict=args.strict,
             progress=progress if args.progress else None,
+            options=Options(args.threads, args.memory_limit, args.import_limit),
         )
-    except TargetError as error:
+    except (TargetError, XfailError, ValueError) as error:
         print(f"conformance: error: {error}", file=err)
         return 2
-    except (XfailError, ValueError) as error:
-        print(f"conformance: error: {error}", file=err)
-        return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     for warning in report.warnings:
         print(f"conformance: warning: {warning}", file=err)
     text = report.render(args.format)
     if args.output:
         try:
-            Path(args.output).write_text(text + "\n", encoding="utf-8")
+            _write(args.output, text + "\n")
         except OSError as error:
             print(f"conformance: error: cannot write --output {args.output!r}: {error}", file=err)
             return 2
@@ -166,13 +257,13 @@ def _clauses(out: TextIO) -> int:
     return 0
 
 
-def _roles(out: TextIO) -> int:
-    from conformance.properties import ROLES
-    from conformance.targets import DEFAULT_TARGETS, ROLE_CALLS, ROLE_FLAGS
-
-    for role in ROLES:
-        print(f"{ROLE_FLAGS[role]:20} {ROLE_CALLS[role]}", file=out)
-        print(f"{'':20} default: {DEFAULT_TARGETS[role]}", file=out)
+def _roles(args: argparse.Namespace, out: TextIO) -> int:
+    if args.markdown:
+        print(markdown_table(), file=out)
+        return 0
+    for row in ROLE_TABLE:
+        print(f"{row.flag:20} {row.call}", file=out)
+        print(f"{'':20} bundled: {row.default}", file=out)
     return 0
 
 
@@ -185,15 +276,17 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         args_list.insert(0, "check")
     parser = _parser()
     try:
-        args = parser.parse_args(args_list)
+        try:
+            args = parser.parse_args(args_list)
+        except SystemExit as exit_:  # --help
+            return int(exit_.code or 0)
         if args.command == "clauses":
+            _own_packages(err)
             return _clauses(out)
         if args.command == "roles":
-            return _roles(out)
+            return _roles(args, out)
         return _check(args, out, err)
     except _UsageError as error:
         print(parser.format_usage().rstrip(), file=err)
         print(error, file=err)
         return 2
-    except SystemExit as exit_:  # --help
-        return int(exit_.code or 0)

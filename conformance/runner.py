@@ -5,32 +5,29 @@
 >>> [(r.clause, r.status) for r in report.results]
 [('CFG-002', 'passed')]
 
-Each property becomes one Hypothesis test (``given(prop.strategy)``, or one
-plain call when the strategy is None) under the profile's settings: an
-explicit seed derived from ``seed`` and the property id, no example database,
-no deadline, one bug reported. The last example that made the check raise is
-the shrunk counterexample (Hypothesis replays it last).
+This process is the *judge*: it never imports a target. Each target is loaded in a
+worker process (:mod:`conformance._session`); for each example Hypothesis draws here,
+the worker performs the property's ``act`` and sends back what it saw, and the
+property's ``decide`` runs here. Each property is one Hypothesis test under the
+profile's settings: an explicit seed derived from ``seed`` and the property id, no
+example database, no deadline, one bug reported; the last example that made the
+check fail is the shrunk counterexample.
 
-Classification: the check raising ``AssertionError`` -> ``failed``; any other
-exception (the target raised, or returned something the check could not use)
--> ``error``; a property whose roles are not all given -> ``skipped``; an
-xfail entry turns failed/error into ``xfailed`` and passed into ``xpassed``.
-Each property runs in a worker thread under the profile's time limit: a hung
-target is stopped (an exception is raised in the worker) and reported as an
-error on that property, and the run goes on. Target code stuck inside one
-native call cannot be interrupted; the worker is then abandoned (it is a daemon
-thread) and the run goes on all the same.
+Classification: ``decide`` raising ``AssertionError`` -> ``failed``; the target raising
+in the act, or ``decide`` unable to use what it returned -> ``error``; the worker
+ending (exit, signal, out of memory, garbage on its channel) -> ``crashed``; no answer
+within the time limit (the worker is killed) -> ``timeout``; a property whose roles
+are not all given -> ``skipped``; an xfail entry turns a bad result into ``xfailed``
+and a pass into ``xpassed``. After a crash or a timeout the next property gets a
+fresh worker. Ctrl-C or SIGTERM stops the run; the report then holds what finished,
+with ``interrupted`` set.
 """
 
 from __future__ import annotations
 
-import ctypes
 import fnmatch
-import queue
 import re
-import threading
 import time
-import traceback
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,24 +37,52 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import errors as hyp_errors
 
+from conformance._host import WorkerCrashed, WorkerTimeout
+from conformance._session import Options, Session
+from conformance._wire import ExceptionInfo
 from conformance.profiles import Profile, get_profile
 from conformance.properties import PROPERTIES, Property, Targets
 from conformance.report import Report, Result, Status
-from conformance.targets import DEFAULT_TARGETS, ROLE_FLAGS, resolve_targets
+from conformance.roles import ROLES, role as role_row
+from conformance.targets import TargetError, canonical, object_name
 from conformance.xfail import XfailEntry, load_xfail, match_xfail, unused_entries
 
-__all__ = ["reproduction", "run_conformance", "run_property", "select_properties"]
+__all__ = [
+    "Interrupted",
+    "TargetRaised",
+    "reproduction",
+    "run_conformance",
+    "run_property",
+    "select_properties",
+]
 
-_CONFORMANCE_DIR = str(Path(__file__).resolve().parent)
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
-_MAX_MESSAGE = 6000
-_GRACE = 2.0
 _NOTHING = object()
+_JUDGE_FILE = str(Path(__file__).resolve().parent)
+
+
+class TargetRaised(Exception):
+    """In the judge: the target raised inside the act (where the clause asks it to work)."""
+
+    def __init__(self, info: ExceptionInfo) -> None:
+        super().__init__(info.describe())
+        self.info = info
+
+
+class HarnessFault(Exception):
+    """The worker could not run the act at all (a property the worker cannot find, say)."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM (or another stop request) delivered as an exception in the judge."""
+
+    def __init__(self, signal_name: str = "SIGINT") -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 class _TimeLimitReached(BaseException):
-    """Raised inside a worker that ran past its time limit (BaseException: Hypothesis lets it
-    through instead of treating it as a failing example)."""
+    """The property's time budget ran out between examples."""
 
 
 @dataclass
@@ -66,15 +91,9 @@ class _State:
     first_failure: int = 0
     failing: Any = _NOTHING
     error: BaseException | None = None
-    cancelled: bool = False
-    """Set at the time limit: the next example raises, for a target that ignored the stop."""
-
-
-def _clean(text: str) -> str:
-    text = _ADDRESS.sub("0x…", text)
-    if len(text) > _MAX_MESSAGE:
-        text = text[:_MAX_MESSAGE] + f" … ({len(text) - _MAX_MESSAGE} more characters)"
-    return text
+    stopped: BaseException | None = None
+    """A crash or timeout: the example it happened on is ``stop_example``."""
+    stop_example: Any = _NOTHING
 
 
 def _seed_for(base: int, prop: Property) -> int:
@@ -100,157 +119,120 @@ def _settings(examples: int, shrink: bool) -> settings:
     )
 
 
-def _test_function(
-    prop: Property, targets: Targets, state: _State, examples: int, run_seed: int, shrink: bool
-) -> Callable[[], None]:
-    def call(example: Any) -> None:
-        if state.cancelled:
+def _judge_where(error: BaseException) -> str:
+    import traceback
+
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return (
+        f"raised in the property's decision ({Path(last.filename).name}:{last.lineno} in "
+        f"{last.name}): the target's output could not be used"
+    )
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, TargetRaised):
+        return error.info.describe()
+    head = f"{type(error).__name__}: {error}".rstrip(": ")
+    where = _judge_where(error)
+    return f"{head}\n{where}" if where else head
+
+
+class _Check:
+    """One property against one session: the Hypothesis test and its bookkeeping."""
+
+    def __init__(
+        self, prop: Property, session: Session, limit: float, call_limit: float | None
+    ) -> None:
+        self.prop, self.session = prop, session
+        self.limit = limit
+        self.call_limit = call_limit
+        self.state = _State()
+        self.deadline = 0.0
+        self.marks: tuple[int, int] | None = None
+        self.output: tuple[str, str] = ("", "")
+
+    def one(self, example: Any) -> None:
+        state, prop = self.state, self.prop
+        now = time.monotonic()
+        if now >= self.deadline:
             raise _TimeLimitReached
         state.calls += 1
+        left = self.deadline - now
+        if self.call_limit is not None:
+            left = min(left, self.call_limit)
         try:
-            prop.check(targets, example)
-        except _TimeLimitReached:
+            worker = self.session.worker(prop.roles)
+            if self.marks is None:
+                self.marks = worker.marks()
+            reply = worker.act(prop.home, prop.id, example, left)
+            self.output = worker.output_since(self.marks)
+            raised = reply.get("raised")
+            if isinstance(raised, ExceptionInfo) and raised.is_a("MemoryError"):
+                self.session.discard(prop.roles)
+                raise WorkerCrashed(f"ran out of memory ({raised.describe()})")
+        except (WorkerCrashed, WorkerTimeout) as stop:
+            state.stopped, state.stop_example = stop, example
+            self.session.discard(prop.roles)
             raise
-        except BaseException as error:
+        try:
+            if "raised" in reply:
+                raise TargetRaised(reply["raised"])
+            if "harness_error" in reply:
+                raise HarnessFault(str(reply["harness_error"]))
+            prop.decide(example, reply["ok"])
+        except Exception as error:
             if not state.first_failure:
                 state.first_failure = state.calls
             state.failing, state.error = example, error
             raise
 
-    if prop.strategy is None:
-        return lambda: call(None)
-
-    def test(example: Any) -> None:
-        call(example)
-
-    wrapped: Callable[[], None] = seed(run_seed)(
-        _settings(examples, shrink)(given(prop.strategy)(test))
-    )
-    return wrapped
-
-
-class _Job:
-    def __init__(self, fn: Callable[[], None]) -> None:
-        self.fn = fn
-        self.error: BaseException | None = None
-        self.done = threading.Event()
-
-    def run(self) -> None:
+    def run(self, examples: int, run_seed: int, shrink: bool) -> BaseException | None:
+        self.deadline = time.monotonic() + self.limit
         try:
-            self.fn()
+            if self.prop.strategy is None:
+                self.one(None)
+            else:
+
+                def test(example: Any) -> None:
+                    self.one(example)
+
+                seed(run_seed)(_settings(examples, shrink)(given(self.prop.strategy)(test)))()
+        except KeyboardInterrupt:
+            raise
         except BaseException as error:
-            self.error = error
-        finally:
-            self.done.set()
+            return error
+        return None
 
 
-class _Worker:
-    """One long-lived daemon thread running jobs in turn.
-
-    Reused across properties because Hypothesis registers a per-thread random
-    generator on a thread's first test, at the cost of a full ``gc.collect()``.
-    """
-
-    def __init__(self) -> None:
-        self.jobs: queue.SimpleQueue[_Job] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._loop, name="conformance-worker", daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.jobs.get().run()
-            except _TimeLimitReached:
-                continue  # a stop request that arrived after its job ended
-
-    def interrupt(self, exc: type[BaseException] | None) -> None:
-        """Raise ``exc`` in the worker at its next bytecode (None: cancel a pending one)."""
-        ident = self.thread.ident
-        if ident is not None:
-            target = ctypes.py_object(exc) if exc is not None else ctypes.py_object()
-            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), target)
-
-
-_WORKER: _Worker | None = None
-_WORKER_LOCK = threading.Lock()
-
-
-def _run_in_worker(
-    fn: Callable[[], None], limit: float, cancel: Callable[[], None]
-) -> tuple[BaseException | None, str]:
-    """Run ``fn`` in the worker thread; returns (exception or None, timeout note or '').
-
-    At the time limit ``cancel()`` is called (so ``fn`` stops at its next step) and an
-    exception is raised in the worker; if it does not end within a grace period (stuck
-    in one native call) the worker is abandoned with the exception withdrawn, and ``fn``
-    stops by itself once that call returns."""
-    global _WORKER
-    with _WORKER_LOCK:
-        if _WORKER is None or not _WORKER.thread.is_alive():
-            _WORKER = _Worker()
-        worker = _WORKER
-        job = _Job(fn)
-        worker.jobs.put(job)
-        if job.done.wait(limit):
-            return job.error, ""
-        cancel()
-        worker.interrupt(_TimeLimitReached)
-        stopped = job.done.wait(_GRACE)
-        # Either way the next job gets a fresh thread: an exception raised at an arbitrary
-        # point may have cut a cleanup short in this one.
-        _WORKER = None
-        if not stopped:
-            worker.interrupt(None)  # not at an arbitrary point later: cancel() stops it cleanly
-            return _TimeLimitReached(), "the target did not stop (stuck in native code?): abandoned"
-        worker.interrupt(None)  # the job may have ended before the stop request landed
-        if job.error is None or isinstance(job.error, _TimeLimitReached):
-            return _TimeLimitReached(), "stopped"
-        return job.error, ""
-
-
-def _where(error: BaseException) -> str:
-    frames = traceback.extract_tb(error.__traceback__)
-    if not frames:
-        return ""
-    deepest = frames[-1]
-    text = f"raised at {deepest.filename}:{deepest.lineno} in {deepest.name}"
-    ours = [f for f in frames if f.filename.startswith(_CONFORMANCE_DIR)]
-    if ours and ours[-1] is not deepest:
-        text += f" (called from {Path(ours[-1].filename).name}:{ours[-1].lineno})"
-    elif ours:
-        text += " (in the property's own code: the target's output could not be used)"
-    return text
-
-
-def _describe_error(error: BaseException) -> str:
-    head = f"{type(error).__name__}: {error}".rstrip(": ")
-    where = _where(error)
-    return f"{head}\n{where}" if where else head
-
-
-def _classify(
-    prop: Property, error: BaseException | None, note: str, state: _State, limit: float
-) -> tuple[Status, str, Any]:
+def _classify(check: _Check, error: BaseException | None) -> tuple[Status, str, Any]:
     """(status, message, counterexample or _NOTHING) for the outcome of one property."""
+    state, limit = check.state, check.limit
     if error is None:
         return "passed", "", _NOTHING
-    if isinstance(error, _TimeLimitReached):
+    if isinstance(error, (_TimeLimitReached, WorkerTimeout)):
         if state.error is not None:
             status: Status = "failed" if isinstance(state.error, AssertionError) else "error"
-            base = str(state.error) if status == "failed" else _describe_error(state.error)
-            message = (
-                f"{base}\n(time limit {limit:g} s reached while shrinking: the counterexample "
-                "may not be minimal)"
+            base = str(state.error) if status == "failed" else _describe(state.error)
+            note = (
+                f"(time limit {limit:g} s reached while shrinking: the counterexample may not "
+                "be minimal)"
             )
-            return status, message, state.failing
-        return (
-            "error",
-            f"time limit of {limit:g} s reached "
-            f"{f'during example {state.calls}' if state.calls else 'before the first example'} "
-            f"({note}); "
-            "the target hangs or is too slow for this profile",
-            _NOTHING,
+            return status, f"{base}\n{note}", state.failing
+        during = f"during example {state.calls}" if state.calls else "before the first example"
+        killed = "; the worker was killed" if isinstance(error, WorkerTimeout) else ""
+        message = (
+            f"time limit of {limit:g} s reached {during}{killed}: the target hangs or is too "
+            "slow for this profile"
         )
+        return "timeout", message, state.stop_example
+    if isinstance(error, WorkerCrashed):
+        message = f"the worker running the target {error.how} during example {state.calls}"
+        if error.stderr.strip():
+            message += f"; its stderr ends with:\n{error.stderr.strip()[-1500:]}"
+        return "crashed", message, state.stop_example
     if isinstance(error, AssertionError):
         return "failed", str(error) or "AssertionError (no message)", state.failing
     if isinstance(error, hyp_errors.Unsatisfiable):
@@ -258,7 +240,7 @@ def _classify(
     flaky = getattr(hyp_errors, "FlakyFailure", hyp_errors.Flaky)
     if isinstance(error, (hyp_errors.Flaky, flaky)):
         inner = state.error
-        detail = f"; it raised {_describe_error(inner)}" if inner is not None else ""
+        detail = f"; it raised {_describe(inner)}" if inner is not None else ""
         return (
             "error",
             "flaky: the check failed on an example, then passed when Hypothesis replayed it "
@@ -267,51 +249,42 @@ def _classify(
         )
     if isinstance(error, hyp_errors.HypothesisException):
         return "error", f"{type(error).__name__}: {error}", _NOTHING
-    return "error", _describe_error(error), state.failing
+    return "error", _describe(error), state.failing
 
 
-def reproduction(prop: Property, targets: Targets, example_repr: str | None) -> str:
-    """A script that reruns ``prop``'s check on the example against the same targets."""
+def reproduction(prop: Property, targets: Mapping[str, str], example_repr: str | None) -> str:
+    """A script that reruns ``prop``'s check on the example, the targets loaded in-process."""
+    names = {role: targets.get(role, "?") for role in prop.roles}
     lines = [
-        f"# reproduce {prop.clause} ({prop.id})",
+        f"# reproduce {prop.clause} ({prop.id}): runs the target in THIS process",
         "import torch",
-        "from conformance.properties import PROPERTIES, Targets",
+        "from conformance.reproduce import reproduce",
         "from conformance.strategies import *",
-        "from conformance.targets import load_target",
         "",
-        "targets = Targets(",
-    ]
-    for role in prop.roles:
-        name = targets.names.get(role, DEFAULT_TARGETS.get(role, "?"))
-        lines.append(f"    {role}=load_target({name!r}, role={role!r}),")
-    lines += [
-        ")",
         f"example = {example_repr if example_repr is not None else 'None'}",
-        f"check = next(p for p in PROPERTIES if p.id == {prop.id!r}).check",
-        "check(targets, example)  # raises where the report says it failed",
+        f"reproduce({prop.id!r}, {names!r}, example, module={prop.home!r})",
+        "# raises AssertionError (or the target's exception) where the report says it failed",
     ]
     return "\n".join(lines)
 
 
-def run_property(
+def _run(
     prop: Property,
-    targets: Targets,
-    profile: Profile | str = "quick",
-    seed: int = 0,
-    time_limit: float | None = None,
+    session: Session,
+    prof: Profile,
+    seed: int,
+    time_limit: float | None,
+    call_limit: float | None,
 ) -> Result:
-    """Check one property against ``targets`` (every role it uses must be set)."""
-    prof = get_profile(profile) if isinstance(profile, str) else profile
+    """Check one property through ``session``'s workers."""
     level, title = _clause_info(prop.clause)
     limit = prof.time_limit if time_limit is None else time_limit
-    state = _State()
+    check = _Check(prop, session, limit, call_limit)
     examples = prof.examples_for(prop.max_examples)
-    fn = _test_function(prop, targets, state, examples, _seed_for(seed, prop), prof.shrink)
     start = time.perf_counter()
-    error, note = _run_in_worker(fn, limit, lambda: setattr(state, "cancelled", True))
+    error = check.run(examples, _seed_for(seed, prop), prof.shrink)
     seconds = time.perf_counter() - start
-    status, message, example = _classify(prop, error, note, state, limit)
-    tried = state.first_failure or state.calls
+    status, message, example = _classify(check, error)
     result = Result(
         clause=prop.clause,
         level=level,
@@ -319,17 +292,65 @@ def run_property(
         property=prop.id,
         roles=prop.roles,
         status=status,
-        examples=tried,
+        examples=check.state.first_failure or check.state.calls,
         seconds=seconds,
-        message=_clean(message),
+        message=_ADDRESS.sub("0x…", message),
     )
-    if status in ("failed", "error") and example is not _NOTHING:
-        text = "None" if example is None else repr(example)
-        result.example = None if example is None else _ADDRESS.sub("0x…", text)
-        result.reproduction = reproduction(prop, targets, text)
-    elif status in ("failed", "error") and not isinstance(error, _TimeLimitReached):
-        result.reproduction = reproduction(prop, targets, None) if prop.strategy is None else None
+    if result.bad:
+        printed = "\n".join(part.strip() for part in check.output if part.strip())
+        result.output = printed or None
+        if example is not _NOTHING:
+            text = None if example is None else _ADDRESS.sub("0x…", repr(example))
+            result.example = text
+            result.reproduction = reproduction(prop, session.targets, text)
     return result
+
+
+def _names(targets: Mapping[str, Any] | Targets | None) -> tuple[dict[str, str], list[str]]:
+    """``({role: canonical target name}, requested roles)``; no targets -> the bundled ones."""
+    if targets is None or (isinstance(targets, Mapping) and not targets):
+        names = {r: role_row(r).default for r in ROLES}
+        return names, list(ROLES)
+    given = targets.given() if isinstance(targets, Targets) else dict(targets)
+    unknown = sorted(set(given) - set(ROLES))
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}: allowed are {', '.join(ROLES)}")
+    names = {}
+    for role in ROLES:
+        if role not in given or given[role] is None:
+            continue
+        value = given[role]
+        text = value if isinstance(value, str) else object_name(value)
+        names[role] = canonical(text, role)
+    return names, list(names)
+
+
+def run_property(
+    prop: Property,
+    targets: Mapping[str, Any] | Targets,
+    profile: Profile | str = "quick",
+    seed: int = 0,
+    time_limit: float | None = None,
+    *,
+    call_limit: float | None = None,
+    options: Options | None = None,
+) -> Result:
+    """Check one property against ``targets`` (every role it uses must be given).
+
+    ``targets``: ``{role: "pkg.mod:attr" or an importable object}`` or :class:`Targets`.
+    Loads the targets in fresh workers (TargetError if one cannot be loaded).
+    """
+    names, _ = _names(targets)
+    missing = [r for r in prop.roles if r not in names]
+    if missing:
+        raise ValueError(f"property {prop.id} needs targets for {missing}")
+    session = Session({r: names[r] for r in prop.roles}, options)
+    try:
+        session.load()
+        prof = get_profile(profile) if isinstance(profile, str) else profile
+        return _run(prop, session, prof, seed, time_limit, call_limit)
+    finally:
+        session.close()
 
 
 def _clause_order() -> dict[str, int]:
@@ -366,17 +387,17 @@ def _matches(pattern: str, prop: Property) -> bool:
     return any(fnmatch.fnmatchcase(x, pattern) for x in (prop.clause, prop.id))
 
 
-def _skip_reason(prop: Property, targets: Targets, unavailable: Mapping[str, str]) -> str | None:
-    missing = [r for r in prop.roles if getattr(targets, r) is None]
+def _skip_reason(prop: Property, names: Mapping[str, str]) -> str | None:
+    missing = [r for r in prop.roles if r not in names]
     if not missing:
         return None
-    reasons = []
-    for role in missing:
-        if role in unavailable:
-            reasons.append(f"{role}: {unavailable[role]}")
-        else:
-            reasons.append(f"needs the {role} role too ({ROLE_FLAGS[role]})")
-    return "; ".join(reasons)
+    return "; ".join(f"needs the {r} role too ({role_row(r).flag})" for r in missing)
+
+
+def _entries(xfail: str | Path | Sequence[XfailEntry] | None) -> list[XfailEntry]:
+    if isinstance(xfail, (str, Path)):
+        return load_xfail(xfail)
+    return list(xfail) if xfail is not None else []
 
 
 def run_conformance(
@@ -387,62 +408,96 @@ def run_conformance(
     clauses: Sequence[str] | None = None,
     xfail: str | Path | Sequence[XfailEntry] | None = None,
     time_limit: float | None = None,
+    call_limit: float | None = None,
     strict: bool = False,
     progress: Callable[[Result], None] | None = None,
+    options: Options | None = None,
 ) -> Report:
     """Check the targets against every applicable property and return the report.
 
-    ``targets``: ``{role: "pkg.mod:attr" or object}`` (only those roles are
-    checked), a ready :class:`Targets`, or None for the bundled implementation.
+    ``targets``: ``{role: "pkg.mod:attr" | "file.py:attr" | importable object}`` (only
+    those roles are checked), :class:`Targets`, or None for the bundled implementation.
     ``clauses``: clause ids, property ids or shell patterns to restrict the run.
-    ``xfail``: an xfail file path or parsed entries. ``time_limit``: seconds
-    per property (default: the profile's). Raises TargetError for a target
-    that cannot be loaded and ValueError for a bad selection or profile.
+    ``xfail``: an xfail file path or parsed entries. ``time_limit``: seconds per property
+    (default: the profile's); ``call_limit``: seconds per example. ``options``: worker
+    threads, memory cap, import limit. Raises TargetError for a target that cannot be
+    loaded and ValueError for a bad selection or profile. On Ctrl-C / SIGTERM
+    (:class:`Interrupted`) it returns what finished, with ``interrupted`` set.
     """
     prof = get_profile(profile) if isinstance(profile, str) else profile
-    if isinstance(targets, Targets):
-        resolved, unavailable = targets, dict[str, str]()
-        wanted = {r for r in DEFAULT_TARGETS if getattr(targets, r) is not None}
-    else:
-        resolved, unavailable = resolve_targets(targets)
-        wanted = set(targets) if targets else set(DEFAULT_TARGETS)
-    entries: list[XfailEntry] = []
-    if isinstance(xfail, (str, Path)):
-        entries = load_xfail(xfail)
-    elif xfail is not None:
-        entries = list(xfail)
-    chosen = [p for p in select_properties(clauses) if set(p.roles) & wanted]
+    names, requested = _names(targets)
+    entries = _entries(xfail)
+    chosen = [p for p in select_properties(clauses) if set(p.roles) & set(names)]
+    session = Session(names, options)
     results: list[Result] = []
-    for prop in chosen:
-        skip = _skip_reason(prop, resolved, unavailable)
-        entry = match_xfail(entries, prop.clause, prop.id)
-        if skip is not None:
-            result = _skipped(prop, skip)
-        else:
-            result = run_property(prop, resolved, prof, seed, time_limit)
-            if entry is not None:
-                result.xfail_reason = entry.reason
-                result.status = "xfailed" if result.bad else "xpassed"
-        results.append(result)
-        if progress is not None:
-            progress(result)
+    interrupted: str | None = None
+    try:
+        session.load()
+        for prop in chosen:
+            results.append(_one(prop, session, names, entries, prof, seed, time_limit, call_limit))
+            if progress is not None:
+                progress(results[-1])
+    except KeyboardInterrupt as stop:
+        interrupted = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
+        session.kill()
+    except TargetError:
+        session.kill()
+        raise
+    finally:
+        session.close()
+    return _report(names, requested, session, results, entries, chosen, prof, seed, strict, interrupted)
+
+
+def _one(
+    prop: Property,
+    session: Session,
+    names: Mapping[str, str],
+    entries: list[XfailEntry],
+    prof: Profile,
+    seed: int,
+    time_limit: float | None,
+    call_limit: float | None,
+) -> Result:
+    skip = _skip_reason(prop, names)
+    if skip is not None:
+        return _skipped(prop, skip)
+    result = _run(prop, session, prof, seed, time_limit, call_limit)
+    entry = match_xfail(entries, prop.clause, prop.id)
+    if entry is not None:
+        result.xfail_reason = entry.reason
+        result.status = "xfailed" if result.bad else "xpassed"
+    return result
+
+
+def _report(
+    names: dict[str, str],
+    requested: list[str],
+    session: Session,
+    results: list[Result],
+    entries: list[XfailEntry],
+    chosen: list[Property],
+    prof: Profile,
+    seed: int,
+    strict: bool,
+    interrupted: str | None,
+) -> Report:
+    from spec import SPEC_VERSION
+
     warnings = [
         f"xfail entry {e.pattern!r} ({e.source}:{e.line}) matches no property of this run"
         for e in unused_entries(entries, [(p.clause, p.id) for p in chosen])
     ]
-    from spec import SPEC_VERSION
-
-    names = {r: resolved.names.get(r, DEFAULT_TARGETS[r]) for r in wanted if r not in unavailable}
-    ordered = {r: names[r] for r in DEFAULT_TARGETS if r in names}
     return Report(
         spec_version=SPEC_VERSION,
-        targets=ordered,
+        targets=dict(names),
         profile=prof.name,
         seed=seed,
         results=results,
         strict=strict,
-        unavailable={r: unavailable[r] for r in DEFAULT_TARGETS if r in unavailable},
         warnings=warnings,
+        resolved={r: dict(session.meta[r]) for r in names if r in session.meta},
+        requested=requested,
+        interrupted=interrupted,
     )
 
 

@@ -1,6 +1,8 @@
-"""Loading the objects under test: ``package.module:attr`` or ``path/to/file.py:attr``.
+"""Naming and loading the objects under test: ``package.module:attr`` or ``path/to/file.py:attr``.
 
->>> from conformance.targets import load_target
+>>> from conformance.targets import load_target, parse_target
+>>> parse_target("impl:adaptive_gradient_clip_", "agc")
+('impl', 'adaptive_gradient_clip_')
 >>> load_target("spec.bridge:to_tf").__name__
 'to_tf'
 >>> load_target("no_such_module_xyz:fn")  # doctest: +ELLIPSIS
@@ -8,18 +10,17 @@ Traceback (most recent call last):
 ...
 conformance.targets.TargetError: cannot load target 'no_such_module_xyz:fn': module ... not found...
 
-The file form loads ONE file by path, without importing the package it sits
-in (``timm/utils/agc.py:adaptive_clip_grad`` works although ``import timm``
-needs torchvision). Such a file may import installed packages, but not its
-siblings through relative imports.
+The judge (the harness process) only *parses* target names (:func:`parse_target`,
+:func:`canonical`); importing a target (:func:`load_target`) happens in a worker
+process, or in a reproduction script the user runs.
 
-The attribute may be dotted (``pkg.mod:Class.method``). The ``bridge`` role
-alone may also name a whole module (``pkg.bridge`` or ``path/bridge.py``),
-since its canonical form is any object with ``to_tf`` and ``to_torch``.
-
-With no target given for any role, :func:`resolve_targets` checks the bundled
-implementation (:data:`DEFAULT_TARGETS`); a default the bundled ``impl`` does
-not have (yet) is skipped, not an error.
+The file form loads ONE file by path, without importing the package it sits in
+(``timm/utils/agc.py:adaptive_clip_grad`` works although ``import timm`` needs
+torchvision). Such a file may import installed packages, but not its siblings
+through relative imports. The attribute may be dotted (``pkg.mod:Class.method``).
+The ``bridge`` role alone may also name a whole module (``pkg.bridge`` or
+``path/bridge.py``), since its canonical form is any object with ``to_tf`` and
+``to_torch``.
 """
 
 from __future__ import annotations
@@ -27,95 +28,63 @@ from __future__ import annotations
 import difflib
 import importlib
 import importlib.util
+import inspect
 import os
 import re
 import sys
 import zlib
-from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from conformance.properties import ROLES, Targets
+from conformance.roles import ROLES, role as role_row
 
 __all__ = [
-    "DEFAULT_TARGETS",
     "EXPECTED_FORM",
-    "ROLE_CALLS",
-    "ROLE_FLAGS",
     "TargetError",
+    "canonical",
+    "describe_object",
     "load_target",
-    "resolve_targets",
+    "object_name",
+    "parse_target",
 ]
 
 EXPECTED_FORM = "'package.module:attr' or 'path/to/file.py:attr'"
-
-ROLE_FLAGS: dict[str, str] = {role: "--" + role.replace("_", "-") for role in ROLES}
-"""The command-line option of each role (``train_step`` -> ``--train-step``)."""
-
-ROLE_CALLS: dict[str, str] = {
-    "agc": "fn(parameters, clip_factor=..., eps=...) clips .grad in place",
-    "clip": "fn(parameters, algorithm, value) clips .grad in place ('norm' | 'value' | 'agc')",
-    "train_step": "fn(model, optimizer, micro_batches, loss_fn, config, *, scaler=None)",
-    "block": "Block(channels, modes) -> module (B, C, H, W) -> (B, C, H, W)",
-    "generator": (
-        "Generator(in_channels, out_channels, hidden_channels, n_blocks, modes, C) -> module "
-        "(B, C*in, H, W) -> (B, H, W, C, out)"
-    ),
-    "stable_generator": "as generator, with every block the stable block",
-    "registry": "resolve(name) -> generator class; LookupError for an unknown name",
-    "tf_config": "TFConfig(**fields) -> object with the fields as attributes",
-    "torch_config": "TorchConfig(**fields) -> object with the fields as attributes",
-    "bridge": "object or module with to_tf(torch_cfg) -> tf_cfg and to_torch(tf_cfg) -> torch_cfg",
-    "spectral_conv": "SpectralConv(in_channels, out_channels, modes) -> module (B, in, H, W) -> "
-    "(B, out, H, W)",
-    "plain_block": "PtychoBlock(channels, modes) -> module y = x + GELU(S(x) + K(x))",
-    "register": "register(name)(cls) adds a generator class to the registry role's table",
-    "model_config": "ModelConfig(architecture=..., N=..., fno_width=..., ...) -> config object",
-    "build_generator": "build(model_config) -> generator module",
-}
-"""The canonical call each role's target must answer (adapt other conventions in a few lines)."""
-
-DEFAULT_TARGETS: dict[str, str] = {
-    "agc": "impl:adaptive_gradient_clip_",
-    "clip": "impl:clip_gradients_",
-    "train_step": "impl:training_step",
-    "block": "impl:StablePtychoBlock",
-    "generator": "impl:HybridUNOGenerator",
-    "stable_generator": "impl:StableHybridGenerator",
-    "registry": "impl:resolve_generator",
-    "tf_config": "spec:TFTrainingConfig",
-    "torch_config": "spec:TorchTrainingConfig",
-    "bridge": "spec",
-    "spectral_conv": "impl:SpectralConv2d",
-    "plain_block": "impl:PtychoBlock",
-    "register": "impl:register",
-    "model_config": "spec:ModelConfig",
-    "build_generator": "impl:build_generator",
-}
-"""The bundled implementation, checked when no role is given."""
 
 _FILE_MODULES: dict[str, ModuleType] = {}
 
 
 class TargetError(ValueError):
-    """A target that cannot be loaded: names the target, why, and the expected form."""
+    """A target that cannot be named or loaded: names the target, why, and the expected form."""
 
     def __init__(self, target: str, reason: str, role: str | None = None) -> None:
         self.target, self.reason, self.role = target, reason, role
-        where = f"{ROLE_FLAGS[role]} target" if role in ROLE_FLAGS else "target"
+        row = role_row(role) if role in ROLES else None
+        where = f"{row.flag} target" if row is not None else "target"
         expected = EXPECTED_FORM
         if role == "bridge":
             expected += " (or a module: 'package.bridge' / 'path/to/bridge.py')"
-        if role in ROLE_CALLS:
-            expected += f"; the {role} role's canonical call is {ROLE_CALLS[role]}"
+        if row is not None:
+            expected += f"; the {role} role's canonical call is {row.call}"
         super().__init__(f"cannot load {where} {target!r}: {reason}. Expected form: {expected}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TargetError, (self.target, self.reason, self.role))
 
-def _split(text: str, role: str | None) -> tuple[str, str | None]:
+
+def parse_target(text: str, role: str | None = None) -> tuple[str, str | None]:
+    """``(module or file, attribute)`` of a target name, without importing anything.
+
+    The attribute is None for a whole-module ``bridge``. TargetError for a malformed name.
+    """
+    if role is not None and role not in ROLES:
+        raise ValueError(f"unknown role {role!r}: allowed are {', '.join(ROLES)}")
+    if not isinstance(text, str) or not text.strip():
+        raise TargetError(str(text), "the target is empty", role)
+    text = text.strip()
     location, colon, attr = text.rpartition(":")
     if not colon or not location or "/" in attr or os.sep in attr:
-        if role == "bridge" and text.strip():
+        if role == "bridge":
             return text, None
         raise TargetError(text, "no ':' between the module or file and the attribute", role)
     if not attr:
@@ -125,8 +94,75 @@ def _split(text: str, role: str | None) -> tuple[str, str | None]:
     return location, attr
 
 
-def _is_file(location: str) -> bool:
+def is_file(location: str) -> bool:
+    """Whether a parsed location names a file (rather than a module)."""
     return location.endswith(".py") or "/" in location or os.sep in location
+
+
+def canonical(text: str, role: str | None = None) -> str:
+    """The target name with a file location made absolute (as reports and reproductions show it).
+
+    >>> canonical("impl:training_step")
+    'impl:training_step'
+    """
+    location, attr = parse_target(text, role)
+    if is_file(location):
+        location = str(Path(location).expanduser().resolve())
+    return location if attr is None else f"{location}:{attr}"
+
+
+def object_name(obj: Any) -> str:
+    """A target name for an object the caller holds, importable in another process.
+
+    ``module:qualname``; for an object of a script run as ``__main__``, ``/abs/script.py:name``.
+    TargetError for an object that cannot be found again by name (a lambda, a local
+    function, an instance).
+    """
+    if isinstance(obj, ModuleType):
+        file = getattr(obj, "__file__", None)
+        if obj.__name__ == "__main__":
+            if not file:
+                raise TargetError(repr(obj), "the __main__ module has no file to load again")
+            return str(Path(file).resolve())
+        return obj.__name__
+    module = getattr(obj, "__module__", None)
+    qualname = getattr(obj, "__qualname__", None)
+    shown = _safe_repr(obj)
+    if not isinstance(module, str) or not isinstance(qualname, str):
+        raise TargetError(
+            shown,
+            "an object target must be a module-level function or class (it is checked in a "
+            "worker process, which imports it again by name); give its name instead",
+        )
+    if "<" in qualname:
+        raise TargetError(
+            shown,
+            f"{qualname!r} is not reachable by name (a lambda or a function defined inside "
+            "another); define it at module level or give 'module:attr'",
+        )
+    if module == "__main__":
+        main = sys.modules.get("__main__")
+        file = getattr(main, "__file__", None)
+        if not file:
+            raise TargetError(shown, "it is defined in an interactive session (no file)")
+        return f"{Path(file).resolve()}:{qualname}"
+    text = f"{module}:{qualname}"
+    found = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    if found is not obj:
+        raise TargetError(shown, f"{text!r} does not name this object (it is not found there)")
+    return text
+
+
+def _safe_repr(obj: Any) -> str:
+    try:
+        return repr(obj)[:200]
+    except Exception:
+        return f"<{type(obj).__name__}>"
+
+
+# -- loading (worker side) ---------------------------------------------------------------------
 
 
 def _load_file(text: str, location: str, role: str | None) -> ModuleType:
@@ -147,7 +183,7 @@ def _load_file(text: str, location: str, role: str | None) -> ModuleType:
         spec.loader.exec_module(module)
     except BaseException as error:
         sys.modules.pop(name, None)
-        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+        if isinstance(error, KeyboardInterrupt):
             raise
         hint = ""
         if isinstance(error, ImportError) and "relative import" in str(error):
@@ -173,7 +209,7 @@ def _import(text: str, location: str, role: str | None) -> ModuleType:
             role,
         ) from error
     except BaseException as error:
-        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+        if isinstance(error, KeyboardInterrupt):
             raise
         raise TargetError(
             text, f"importing {location!r} raised {type(error).__name__}: {error}", role
@@ -199,78 +235,43 @@ def _attribute(text: str, module: ModuleType, attr: str, role: str | None) -> An
     return obj
 
 
-def _check_shape(text: str, obj: Any, role: str | None) -> None:
-    if role == "bridge":
+def check_shape(text: str, obj: Any, role: str | None) -> None:
+    """TargetError unless ``obj`` has the shape its role's table row asks for."""
+    if role is None:
+        return
+    if role_row(role).shape == "bridge":
         for name in ("to_tf", "to_torch"):
             if not callable(getattr(obj, name, None)):
-                raise TargetError(text, f"{obj!r} has no callable {name}", role)
-    elif role is not None and not callable(obj):
+                raise TargetError(text, f"{_safe_repr(obj)} has no callable {name}", role)
+    elif not callable(obj):
         raise TargetError(text, f"it is a {type(obj).__name__}, not callable", role)
 
 
 def load_target(text: str, role: str | None = None) -> Any:
-    """The object named by ``text`` (see the module docstring); TargetError otherwise.
+    """Import and return the object named by ``text`` (see the module docstring).
 
-    ``role`` (one of :data:`conformance.properties.ROLES`) makes the error name
-    the role's option and checks the object's shape: callable, or for
-    ``bridge`` an object with callable ``to_tf`` and ``to_torch``.
+    ``role`` makes the error name the role's option and checks the object's shape.
+    Runs the target's module code: the harness calls it only in worker processes.
     """
-    if role is not None and role not in ROLES:
-        raise ValueError(f"unknown role {role!r}: allowed are {list(ROLES)}")
-    if not isinstance(text, str) or not text.strip():
-        raise TargetError(str(text), "the target is empty", role)
-    location, attr = _split(text.strip(), role)
-    if _is_file(location):
-        module = _load_file(text, location, role)
-    else:
-        module = _import(text, location, role)
+    location, attr = parse_target(text, role)
+    module = _load_file(text, location, role) if is_file(location) else _import(text, location, role)
     obj = module if attr is None else _attribute(text, module, attr, role)
-    _check_shape(text, obj, role)
+    check_shape(text, obj, role)
     return obj
 
 
-def _describe(obj: Any) -> str:
-    module = getattr(obj, "__module__", None) or type(obj).__module__
-    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+def describe_object(obj: Any) -> dict[str, str]:
+    """What a loaded target is: ``object`` (module:qualname), ``file`` and ``kind``."""
+    module = obj if isinstance(obj, ModuleType) else inspect.getmodule(obj)
+    name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or ""
+    file = ""
+    try:
+        file = inspect.getsourcefile(obj) or inspect.getfile(obj)  # type: ignore[arg-type]
+    except (TypeError, OSError):
+        file = getattr(module, "__file__", None) or ""
     if isinstance(obj, ModuleType):
-        return obj.__name__
-    return f"{module}:{name}" if name else repr(obj)
-
-
-def resolve_targets(given: Mapping[str, Any] | None = None) -> tuple[Targets, dict[str, str]]:
-    """Build :class:`Targets` from ``{role: target string or object}``.
-
-    Returns the targets and ``{role: reason}`` for roles that were wanted but
-    are not available. With ``given`` empty or None, every role gets its
-    :data:`DEFAULT_TARGETS` entry; a default attribute missing from the bundled
-    package is listed as unavailable (its properties are skipped). A target
-    given explicitly that cannot be loaded raises :class:`TargetError`.
-
-    >>> targets, missing = resolve_targets({"torch_config": "spec:TorchTrainingConfig"})
-    >>> targets.torch_config.__name__, targets.agc, missing
-    ('TorchTrainingConfig', None, {})
-    """
-    unknown = sorted(set(given or ()) - set(ROLES))
-    if unknown:
-        raise ValueError(f"unknown roles {unknown}: allowed are {list(ROLES)}")
-    targets = Targets()
-    unavailable: dict[str, str] = {}
-    if given:
-        for role, target in given.items():
-            if isinstance(target, str):
-                setattr(targets, role, load_target(target, role))
-                targets.names[role] = target
-            else:
-                _check_shape(_describe(target), target, role)
-                setattr(targets, role, target)
-                targets.names[role] = _describe(target)
-        return targets, unavailable
-    for role, target in DEFAULT_TARGETS.items():
-        location, attr = _split(target, role)
-        module = _import(target, location, role)
-        if attr is not None and not hasattr(module, attr):
-            unavailable[role] = f"not available in {location} ({attr} is not defined there yet)"
-            continue
-        setattr(targets, role, load_target(target, role))
-        targets.names[role] = target
-    return targets, unavailable
+        shown = obj.__name__
+    else:
+        shown = f"{getattr(module, '__name__', '?')}:{name}" if name else _safe_repr(obj)
+    kind = "module" if isinstance(obj, ModuleType) else type(obj).__name__
+    return {"object": shown, "file": str(Path(file).resolve()) if file else "", "kind": kind}

@@ -4,74 +4,152 @@
 >>> all(p.clause for p in PROPERTIES)
 True
 
-A property is a check of one clause against the *targets* (the objects under
-test, one per role), run over examples drawn from a Hypothesis strategy. It is
-declared with :func:`conformance_property`::
+A property is one check of one clause, in two halves that run in different processes:
 
-    @conformance_property("AGC-003", roles=("agc",), strategy=agc_cases())
-    def bound_respected(targets: Targets, case: AGCCase) -> None:
-        ...  # call targets.agc(...); raise AssertionError with the values on failure
+- ``act(targets, example) -> observation`` runs in a **worker** process, the only one
+  that imports the objects under test (*targets*, one per role): it builds fresh inputs
+  from the example, performs the role's canonical calls and returns what it saw as plain
+  data (tensors, numbers, strings, lists, dicts, None; see :mod:`conformance._wire`).
+  It decides nothing. An exception the target raises escapes it (the judge reports it);
+  where the clause expects an exception, the act records it with :func:`attempt`.
+- ``decide(example, observation)`` runs in the **judge** (the harness process), which
+  never imports a target: it compares the observation with what ``spec``'s float64
+  references and the example itself say, and raises ``AssertionError`` (message carrying
+  the values) on a violation.
 
-Rules for authors:
+Declared with :func:`conformance_property` on the deciding half::
 
-- ``check(targets, example)`` raises ``AssertionError`` (message carrying the
-  values) on a violation; any other exception escaping it means the target
-  raised where the clause requires it to work, and is reported as such.
-- The ``repr`` of every example must be valid Python that rebuilds it (after
-  ``import torch`` and ``from conformance.strategies import *``), so a report
-  can print a copy-pasteable reproduction.
-- Strategies shrink toward simple cases; shared strategies live in
-  :mod:`conformance.strategies`, not in property modules.
-- ``strategy=None`` declares a single deterministic check, run once.
+    @conformance_property("AGC-003", roles=("agc",), strategy=agc_cases(), act=agc_once)
+    def rank_le1_is_one_unit(case: AGCCase, seen: dict[str, Any]) -> None:
+        ...  # raise AssertionError with the values on a violation
 
-Roles (attribute names of :class:`Targets`): ``agc``, ``clip``, ``train_step``,
-``block``, ``generator``, ``stable_generator``, ``registry``, ``tf_config``,
-``torch_config``, ``bridge``, ``spectral_conv``, ``plain_block``, ``register``,
-``model_config``, ``build_generator`` (each role's canonical call:
-:data:`conformance.targets.ROLE_CALLS`).
+Rules for authors: the ``repr`` of every example must be valid Python that rebuilds it
+(after ``import torch`` and ``from conformance.strategies import *``), so a report can
+print a reproduction; strategies shrink toward simple cases and live in
+:mod:`conformance.strategies`; ``strategy=None`` declares a single deterministic check,
+run once. The roles are those of :mod:`conformance.roles`.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
+from conformance._wire import ExceptionInfo, decode, encode
 from conformance.roles import ROLES
 
-__all__ = ["PROPERTIES", "ROLES", "Property", "Targets", "conformance_property", "properties_for"]
+__all__ = [
+    "PROPERTIES",
+    "ROLES",
+    "Attempt",
+    "Property",
+    "Targets",
+    "attempt",
+    "conformance_property",
+    "find_property",
+    "properties_for",
+]
 
 
-@dataclass
+_HARNESS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""The conformance package's folder: frames there are the harness's, not the target's."""
+
+
 class Targets:
-    """The objects under test, one attribute per role (None: role not checked)."""
+    """The objects under test, one attribute per role (None: the role is not checked).
 
-    agc: Any = None
-    clip: Any = None
-    train_step: Any = None
-    block: Any = None
-    generator: Any = None
-    stable_generator: Any = None
-    registry: Any = None
-    tf_config: Any = None
-    torch_config: Any = None
-    bridge: Any = None
-    spectral_conv: Any = None
-    plain_block: Any = None
-    register: Any = None
-    model_config: Any = None
-    build_generator: Any = None
-    names: dict[str, str] = field(default_factory=dict)
-    """How each target was named on the command line (for reports)."""
+    >>> t = Targets(agc=print)
+    >>> t.agc is print, t.block, sorted(t.given())
+    (True, None, ['agc'])
+    """
+
+    def __init__(self, **objects: Any) -> None:
+        unknown = sorted(set(objects) - set(ROLES))
+        if unknown:
+            raise ValueError(f"unknown roles {unknown}: allowed are {', '.join(ROLES)}")
+        self._objects = {r: o for r, o in objects.items() if o is not None}
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in ROLES:
+            return self._objects.get(name)
+        raise AttributeError(f"no role {name!r}: the roles are {', '.join(ROLES)}")
+
+    def given(self) -> dict[str, Any]:
+        """``{role: object}`` for the roles that have a target."""
+        return dict(self._objects)
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{r}={o!r}" for r, o in self._objects.items())
+        return f"Targets({inner})"
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What calling something gave: its return value, or the exception it raised (as data)."""
+
+    value: Any = None
+    raised: ExceptionInfo | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.raised is None
+
+
+def exception_info(error: BaseException, harness_dir: str = "") -> ExceptionInfo:
+    """``error`` as data; ``where`` names its deepest frame outside ``harness_dir``."""
+    def safe(fn: Callable[[], str], fallback: str) -> str:
+        try:
+            text = fn()
+            return text if isinstance(text, str) else fallback
+        except BaseException:
+            return fallback
+
+    cls = type(error)
+    mro = tuple(f"{c.__module__}.{c.__qualname__}" for c in cls.__mro__ if c is not object)
+    message = safe(lambda: str(error), f"<{cls.__name__} whose str() raised>")
+    frames = traceback.extract_tb(error.__traceback__)
+    shown = tuple(f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-8:])
+    where = ""
+    if frames:
+        outside = [f for f in frames if not (harness_dir and f.filename.startswith(harness_dir))]
+        if outside:
+            deepest = outside[-1]
+            where = f"raised at {deepest.filename}:{deepest.lineno} in {deepest.name}"
+        else:
+            last = frames[-1]
+            where = (
+                f"raised in the property's own code ({last.filename}:{last.lineno} in "
+                f"{last.name}): the target's output could not be used"
+            )
+    return ExceptionInfo(mro[0] if mro else cls.__name__, mro, message, where, shown)
+
+
+def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Attempt:
+    """Call ``fn`` where the clause expects it may raise: the value or the exception, as data.
+
+    >>> attempt(int, "x").raised.is_a("ValueError"), attempt(int, "3").value
+    (True, 3)
+    """
+    try:
+        return Attempt(value=fn(*args, **kwargs))
+    except Exception as error:
+        return Attempt(raised=exception_info(error, _HARNESS_DIR))
+
+
 
 
 @dataclass(frozen=True)
 class Property:
-    """One checkable property of one clause."""
+    """One checkable property of one clause: what is done to the targets, what is decided."""
 
     id: str
     """Unique id, ``<module>.<function>``, e.g. ``agc.bound_respected``."""
@@ -79,11 +157,26 @@ class Property:
     """The clause id it checks, e.g. ``AGC-003``."""
     roles: tuple[str, ...]
     """Every role the check uses; it is run only when all of them are given."""
-    check: Callable[[Targets, Any], None]
+    act: Callable[[Targets, Any], Any]
+    """Worker half: ``act(targets, example) -> observation`` (plain data)."""
+    decide: Callable[[Any, Any], None]
+    """Judge half: ``decide(example, observation)``; AssertionError on a violation."""
     strategy: SearchStrategy[Any] | None = None
     max_examples: int | None = None
     """Cap on examples for an expensive property (the profile's count applies below it)."""
     doc: str = ""
+    module: str = ""
+    """The module a worker imports to find this property (default: the act's module)."""
+
+    @property
+    def home(self) -> str:
+        return self.module or getattr(self.act, "__module__", "") or ""
+
+    def check(self, targets: Targets, example: Any) -> None:
+        """Both halves in this process, the observation passed through the wire format as
+        between processes: for reproduction scripts and debugging, never for verdicts."""
+        observation = self.act(targets, example)
+        self.decide(example, decode(*encode(observation)))
 
 
 _REGISTRY: dict[str, Property] = {}
@@ -93,41 +186,73 @@ def conformance_property(
     clause: str,
     *,
     roles: tuple[str, ...],
+    act: Callable[[Targets, Any], Any],
     strategy: SearchStrategy[Any] | None = None,
     max_examples: int | None = None,
-) -> Callable[[Callable[[Targets, Any], None]], Callable[[Targets, Any], None]]:
-    """Register ``check`` as a property of ``clause`` (see the module docstring)."""
+    name: str | None = None,
+    doc: str | None = None,
+) -> Callable[[Callable[[Any, Any], None]], Callable[[Any, Any], None]]:
+    """Register the decorated ``decide(example, observation)`` with its ``act`` (module doc).
+
+    The property id is ``<module>.<name>`` (``name`` defaults to the function's name).
+    """
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
-        raise ValueError(f"unknown roles {unknown}: allowed are {list(ROLES)}")
+        raise ValueError(f"unknown roles {unknown}: allowed are {', '.join(ROLES)}")
 
-    def register(check: Callable[[Targets, Any], None]) -> Callable[[Targets, Any], None]:
-        module = check.__module__.rsplit(".", 1)[-1]
-        pid = f"{module}.{check.__name__}"
+    def register(decide: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+        module = decide.__module__
+        pid = f"{module.rsplit('.', 1)[-1]}.{name or decide.__name__}"
         if pid in _REGISTRY:
             raise RuntimeError(f"property {pid} registered twice")
+        text = doc if doc is not None else (decide.__doc__ or "")
         _REGISTRY[pid] = Property(
             id=pid,
             clause=clause,
             roles=roles,
-            check=check,
+            act=act,
+            decide=decide,
             strategy=strategy,
             max_examples=max_examples,
-            doc=(check.__doc__ or "").strip().splitlines()[0] if check.__doc__ else "",
+            doc=text.strip().splitlines()[0] if text.strip() else "",
+            module=module,
         )
-        return check
+        return decide
 
     return register
 
 
 def _load_all() -> tuple[Property, ...]:
     for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
     return tuple(_REGISTRY.values())
 
 
 PROPERTIES: tuple[Property, ...] = _load_all()
 """Every registered property, in module order."""
+
+
+def _module_properties(module: Any) -> Iterator[Property]:
+    for value in vars(module).values():
+        if isinstance(value, Property):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            yield from (v for v in value if isinstance(v, Property))
+
+
+def find_property(module: str, pid: str) -> Property:
+    """The property ``pid`` declared in ``module`` (registered, or a module-level
+    :class:`Property`); LookupError otherwise. Used by workers, which get both names."""
+    if pid in _REGISTRY:
+        return _REGISTRY[pid]
+    mod = importlib.import_module(module)
+    for prop in _module_properties(mod):
+        if prop.id == pid:
+            return prop
+    if pid in _REGISTRY:
+        return _REGISTRY[pid]
+    raise LookupError(f"no property {pid!r} in module {module!r}")
 
 
 def properties_for(roles: set[str] | frozenset[str]) -> tuple[Property, ...]:

@@ -4,19 +4,22 @@
 >>> sorted(p.clause for p in PROPERTIES if p.id.startswith("block."))
 ['BLK-006', 'BLK-007', 'BLK-008', 'BLK-010', 'BLK-011']
 
-The block is a black box: its normalisation layer is found by walking its
-modules (:func:`norm_layers`), not by attribute name. The role expects the
-*stable* block with its default (zero-gamma) init; BLK-007 fails a block that
-is not the identity at init, BLK-008 one whose update is not centred per
-sample and channel (batch statistics, or no norm at all).
+The block is a black box: its normalisation layer is found by walking its modules
+(:func:`norm_layers`), not by attribute name. The role expects the *stable* block with
+its default (zero-gamma) init; BLK-007 fails a block that is not the identity at init,
+BLK-008 one whose update is not centred per sample and channel (batch statistics, or no
+norm at all). The acts run the block in the worker and send its outputs; the judge
+compares them with the inputs, which it rebuilds from the example.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-from conformance.properties import Targets, conformance_property
+from conformance.properties import Targets, attempt, conformance_property
 from conformance.strategies.blocks import (
     BadBlockArgument,
     BlockCase,
@@ -25,7 +28,7 @@ from conformance.strategies.blocks import (
     make_input,
 )
 
-__all__ = ["norm_layers"]
+__all__ = ["norm_layers", "tensor_facts"]
 
 _NORM_TYPES: tuple[type[nn.Module], ...] = (
     nn.BatchNorm1d,
@@ -52,40 +55,88 @@ def norm_layers(module: nn.Module) -> list[nn.Module]:
     return found
 
 
-def _forward(block: nn.Module, x: torch.Tensor, training: bool) -> torch.Tensor:
+def tensor_facts(y: Any, keep: bool = False) -> dict[str, Any]:
+    """Act helper: what a module returned — tensor or not, shape, dtype, finiteness (and the
+    values with ``keep``)."""
+    if not isinstance(y, torch.Tensor):
+        return {"tensor": False, "type": type(y).__name__}
+    facts: dict[str, Any] = {
+        "tensor": True,
+        "type": "Tensor",
+        "shape": list(y.shape),
+        "dtype": str(y.dtype).removeprefix("torch."),
+        "complex": bool(y.is_complex()),
+        "finite": bool(torch.isfinite(y).all()),
+    }
+    if keep:
+        facts["values"] = y.detach()
+    return facts
+
+
+def _forward(block: nn.Module, x: torch.Tensor, training: bool) -> Any:
     block.train(training)
     with torch.no_grad():
         return block(x)
 
 
-@conformance_property("BLK-006", roles=("block",), strategy=block_cases(), max_examples=40)
-def forward_shape(targets: Targets, case: BlockCase) -> None:
+def _outputs(block: nn.Module, case: BlockCase) -> dict[str, Any]:
+    x = case.make_input()
+    return {str(mode): tensor_facts(_forward(block, x, mode), keep=True) for mode in (True, False)}
+
+
+def _need(facts: dict[str, Any], case: object, training: str) -> torch.Tensor:
+    assert facts["tensor"], f"block returned {facts['type']}, not a tensor (training={training})"
+    values: torch.Tensor = facts["values"]
+    return values
+
+
+def _act_forward(targets: Targets, case: BlockCase) -> dict[str, Any]:
+    return _outputs(case.build(targets.block), case)
+
+
+@conformance_property(
+    "BLK-006", roles=("block",), strategy=block_cases(), max_examples=40, act=_act_forward
+)
+def forward_shape(case: BlockCase, seen: dict[str, Any]) -> None:
     """A block keeps shape and dtype and stays finite, in training and evaluation mode."""
-    block = case.build(targets.block)
     x = case.make_input()
-    for training in (True, False):
-        y = _forward(block, x, training)
-        assert isinstance(y, torch.Tensor), f"block returned {type(y).__name__}, not a tensor"
-        assert y.shape == x.shape and y.dtype == x.dtype, (
-            f"input {tuple(x.shape)} {x.dtype} -> output {tuple(y.shape)} {y.dtype} "
-            f"(training={training})"
+    for training, facts in seen.items():
+        _need(facts, case, training)
+        assert facts["shape"] == list(x.shape) and facts["dtype"] == "float32", (
+            f"input {tuple(x.shape)} {x.dtype} -> output {tuple(facts['shape'])} "
+            f"{facts['dtype']} (training={training})"
         )
-        assert bool(torch.isfinite(y).all()), f"non-finite output (training={training})"
+        assert facts["finite"], f"non-finite output (training={training})"
 
 
-@conformance_property("BLK-007", roles=("block",), strategy=block_cases(), max_examples=40)
-def identity_at_init(targets: Targets, case: BlockCase) -> None:
+@conformance_property(
+    "BLK-007", roles=("block",), strategy=block_cases(), max_examples=40, act=_act_forward
+)
+def identity_at_init(case: BlockCase, seen: dict[str, Any]) -> None:
     """A freshly built block returns its input unchanged (zero-gamma init)."""
-    block = case.build(targets.block)
     x = case.make_input()
-    for training in (True, False):
-        y = _forward(block, x, training)
-        gap = float((y - x).abs().max())
+    for training, facts in seen.items():
+        y = _need(facts, case, training)
+        assert y.shape == x.shape, f"output {tuple(y.shape)} for input {tuple(x.shape)}"
+        gap = float((y.double() - x.double()).abs().max())
         bound = 1e-6 * max(1.0, float(x.abs().max()))
         assert gap <= bound, (
             f"block(x) differs from x by up to {gap:.3g} at init (allowed {bound:.3g}, "
             f"training={training}): not the identity"
         )
+
+
+def _act_centred(targets: Targets, case: BlockCase) -> dict[str, Any]:
+    block = case.build(targets.block)
+    norms = norm_layers(block)
+    with torch.no_grad():
+        for norm in norms:
+            weight, bias = getattr(norm, "weight", None), getattr(norm, "bias", None)
+            if isinstance(weight, torch.Tensor):
+                weight.copy_(0.5 + 1.5 * make_input(tuple(weight.shape), "normal", case.seed).abs())
+            if isinstance(bias, torch.Tensor):
+                bias.zero_()
+    return {"norms": len(norms), **(_outputs(block, case) if norms else {})}
 
 
 @conformance_property(
@@ -95,26 +146,20 @@ def identity_at_init(targets: Targets, case: BlockCase) -> None:
         lambda c: c.height * c.width > 1
     ),
     max_examples=40,
+    act=_act_centred,
 )
-def zero_mean_update(targets: Targets, case: BlockCase) -> None:
+def zero_mean_update(case: BlockCase, seen: dict[str, Any]) -> None:
     """With every norm's weight set to non-zero values and its bias to 0, the update y - x
     has zero spatial mean per sample and channel, in training and evaluation mode."""
-    block = case.build(targets.block)
-    norms = norm_layers(block)
-    assert norms, (
+    assert seen.pop("norms"), (
         "no normalisation layer found in the block (looked for torch norm layers and modules "
         "whose own parameters are a 1-D weight and a 1-D bias)"
     )
-    with torch.no_grad():
-        for norm in norms:
-            weight, bias = getattr(norm, "weight", None), getattr(norm, "bias", None)
-            if isinstance(weight, torch.Tensor):
-                weight.copy_(0.5 + 1.5 * make_input(tuple(weight.shape), "normal", case.seed).abs())
-            if isinstance(bias, torch.Tensor):
-                bias.zero_()
     x = case.make_input()
-    for training in (True, False):
-        delta = _forward(block, x, training) - x
+    for training, facts in seen.items():
+        y = _need(facts, case, training)
+        assert y.shape == x.shape, f"output {tuple(y.shape)} for input {tuple(x.shape)}"
+        delta = y - x
         means = delta.mean(dim=(2, 3))
         worst = float(means.abs().max())
         bound = 1e-4 * (1.0 + float(delta.abs().max())) + 8 * 2.0**-23 * float(x.abs().max())
@@ -124,18 +169,45 @@ def zero_mean_update(targets: Targets, case: BlockCase) -> None:
         )
 
 
-@conformance_property("BLK-010", roles=("block",), strategy=bad_block_arguments(), max_examples=20)
-def bad_arguments_rejected(targets: Targets, case: BadBlockArgument) -> None:
+def _act_bad_arguments(targets: Targets, case: BadBlockArgument) -> dict[str, Any]:
+    return {"raised": attempt(targets.block, case.channels, case.modes).raised}
+
+
+@conformance_property(
+    "BLK-010",
+    roles=("block",),
+    strategy=bad_block_arguments(),
+    max_examples=20,
+    act=_act_bad_arguments,
+)
+def bad_arguments_rejected(case: BadBlockArgument, seen: dict[str, Any]) -> None:
     """channels < 1 or modes < 1 raise ValueError naming the argument."""
-    try:
-        targets.block(case.channels, case.modes)
-    except ValueError as error:
-        named = "channels" if case.channels < 1 else "modes"
-        assert named in str(error), f"ValueError does not name {named!r}: {error}"
-        return
-    raise AssertionError(
-        f"Block(channels={case.channels}, modes={case.modes}) was accepted: expected ValueError"
-    )
+    info = seen["raised"]
+    if info is None or not info.is_a("ValueError"):
+        got = "was accepted" if info is None else f"raised {info.name}: {info.message}"
+        raise AssertionError(
+            f"Block(channels={case.channels}, modes={case.modes}) {got}: expected ValueError"
+        )
+    named = "channels" if case.channels < 1 else "modes"
+    assert named in info.message, f"ValueError does not name {named!r}: {info.message}"
+
+
+def _act_step(targets: Targets, case: BlockCase) -> dict[str, Any]:
+    block = case.build(targets.block)
+    block.train()
+    x = case.make_input()
+    target = make_input(tuple(x.shape), "normal", case.seed + 2)
+    before = _forward(block, x, True)
+    params = [p for p in block.parameters() if p.requires_grad]
+    if not params:
+        return {"params": 0}
+    block.zero_grad()
+    torch.nn.functional.mse_loss(block(x), target).backward()
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p.sub_(0.1 * p.grad)
+    return {"params": len(params), "before": before, "after": _forward(block, x, True)}
 
 
 @conformance_property(
@@ -143,23 +215,12 @@ def bad_arguments_rejected(targets: Targets, case: BadBlockArgument) -> None:
     roles=("block",),
     strategy=block_cases(kinds=("normal",), max_side=8).filter(lambda c: c.height * c.width > 1),
     max_examples=20,
+    act=_act_step,
 )
-def trainable_from_init(targets: Targets, case: BlockCase) -> None:
+def trainable_from_init(case: BlockCase, seen: dict[str, Any]) -> None:
     """One SGD step (lr 0.1) on an MSE regression loss moves the block's output."""
-    block = case.build(targets.block)
-    block.train()
-    x = case.make_input()
-    target = make_input(tuple(x.shape), "normal", case.seed + 2)
-    before = _forward(block, x, True)
-    params = [p for p in block.parameters() if p.requires_grad]
-    assert params, "the block has no trainable parameters"
-    block.zero_grad()
-    torch.nn.functional.mse_loss(block(x), target).backward()
-    with torch.no_grad():
-        for p in params:
-            if p.grad is not None:
-                p.sub_(0.1 * p.grad)
-    moved = float((_forward(block, x, True) - before).abs().max())
+    assert seen["params"], "the block has no trainable parameters"
+    moved = float((seen["after"].double() - seen["before"].double()).abs().max())
     assert moved > 1e-7, (
         f"after one gradient step the output moved by {moved:.3g}: the branch cannot leave "
         "its initial state"

@@ -19,11 +19,12 @@ Canonical forms:
   hold non-default values, as CFG-009 allows; such examples do not count against
   CFG-005 / CFG-006.
 
+The acts build config objects in the worker and report, as data, whether the call
+raised (and what) and the attribute values the objects expose; the judge decides.
 Each property checks its whole clause, so one fault can fail two clauses when they
 overlap: a bridge that drops ``gradient_clip_algorithm`` breaks both the carrying
-(CFG-005) and the round trip (CFG-006); a Torch default of 'value' breaks CFG-002 and,
-against a TF side defaulting to 'norm', CFG-007. ``tests/faulty/config_faults.py`` lists
-the expected clauses of each fault.
+(CFG-005) and the round trip (CFG-006). ``tests/faulty/config_faults.py`` lists the
+expected clauses of each fault.
 """
 
 from __future__ import annotations
@@ -31,12 +32,13 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.properties import Targets, conformance_property
+from conformance._wire import ExceptionInfo, Opaque
+from conformance.properties import Targets, attempt, conformance_property
 from conformance.strategies.configs import (
     INVALID,
     VALID,
@@ -50,21 +52,34 @@ from conformance.strategies.configs import (
 )
 from spec.bridge import FIELD_TABLE
 
+__all__ = ["ALGORITHMS"]
+
 ALGORITHMS = ("norm", "value", "agc")
-_ROLE: dict[Side, str] = {"tf": "tf_config", "torch": "torch_config"}
+_ROLE: dict[str, str] = {"tf": "tf_config", "torch": "torch_config"}
 _SIDES: tuple[Side, ...] = ("tf", "torch")
 _BRIDGE_ROLES = ("bridge", "torch_config", "tf_config")
+_CLIP_FIELDS = ("gradient_clip_val", "gradient_clip_algorithm")
+MISSING = Opaque("missing", "<missing>")
+"""What an act reports for an attribute the object does not have."""
 
 
-def _build(cls: Any, what: str, **values: Any) -> Any:
-    """``cls(**values)``; an exception there is a violation (the values are valid)."""
-    try:
-        return cls(**values)
-    except Exception as error:
-        raise AssertionError(
-            f"{what}: {getattr(cls, '__name__', cls)}(**{values!r}) rejected valid values: "
-            f"{type(error).__name__}: {error}"
-        ) from error
+# --- worker side: building configs and reading their attributes ------------------------------
+
+
+def _read(obj: Any, names: Iterable[str]) -> dict[str, Any]:
+    out = {}
+    for name in names:
+        got = attempt(getattr, obj, name)
+        out[name] = got.value if got.ok else MISSING
+    return out
+
+
+def build(cls: Any, kwargs: dict[str, Any], names: Iterable[str] = ()) -> dict[str, Any]:
+    """Act helper: ``cls(**kwargs)`` as data — ``{"raised": info}`` or ``{"attrs": {...}}``."""
+    made = attempt(cls, **kwargs)
+    if not made.ok:
+        return {"raised": made.raised}
+    return {"attrs": _read(made.value, names)}
 
 
 def _declared(cls: Any) -> set[str]:
@@ -85,16 +100,32 @@ def _declared(cls: Any) -> set[str]:
     return {p.name for p in params}
 
 
-def _rejects(cls: Any, kwargs: dict[str, Any], example: object) -> str:
-    """The message of the exception ``cls(**kwargs)`` raises; AssertionError if it builds."""
-    try:
-        built = cls(**kwargs)
-    except Exception as error:
-        return f"{type(error).__name__}: {error}"
-    shown = {k: getattr(built, k, "<missing>") for k in kwargs}
+# --- judge side ------------------------------------------------------------------------------
+
+
+def _name(side: str) -> str:
+    return f"the {side} config"
+
+
+def built(seen: dict[str, Any], what: str, kwargs: dict[str, Any], side: str) -> dict[str, Any]:
+    """The attributes of a config the act built with valid values; AssertionError if it raised."""
+    if "raised" in seen:
+        info: ExceptionInfo = seen["raised"]
+        raise AssertionError(
+            f"{what}: {_name(side)} rejected valid values {kwargs!r}: {info.name}: {info.message}"
+        )
+    attrs: dict[str, Any] = seen["attrs"]
+    return attrs
+
+
+def rejected(seen: dict[str, Any], kwargs: dict[str, Any], side: str, example: object) -> str:
+    """The error message of a config the clause says must be rejected; AssertionError if built."""
+    if "raised" in seen:
+        info: ExceptionInfo = seen["raised"]
+        return f"{info.name}: {info.message}"
     raise AssertionError(
-        f"{getattr(cls, '__name__', cls)}(**{kwargs!r}) was accepted (built with {shown!r}): "
-        f"expected an error when built; example {example!r}"
+        f"{_name(side)}(**{kwargs!r}) was accepted (built with {seen['attrs']!r}): expected an "
+        f"error when built; example {example!r}"
     )
 
 
@@ -102,25 +133,30 @@ def _per_side(
     clause: str,
     name: str,
     strategy: Callable[[Side], st.SearchStrategy[Any] | None],
+    act: Callable[[Any, Any], Any],
     doc: str,
-    max_examples: int | None = None,
-) -> Callable[[Callable[[Any, Side, Any], None]], Callable[[Any, Side, Any], None]]:
-    """Register ``body(config_class, side, example)`` once per side as ``<side>_<name>``."""
+) -> Callable[[Callable[[Side, Any, Any], None]], Callable[[Side, Any, Any], None]]:
+    """Register ``decide(side, example, seen)`` once per side as ``<side>_<name>``, with
+    ``act(config_class, example)`` run on that side's config role."""
 
-    def register(body: Callable[[Any, Side, Any], None]) -> Callable[[Any, Side, Any], None]:
+    def register(body: Callable[[Side, Any, Any], None]) -> Callable[[Side, Any, Any], None]:
         for side in _SIDES:
             role = _ROLE[side]
 
-            def check(
-                targets: Targets, example: Any, _role: str = role, _side: Side = side
-            ) -> None:
-                body(getattr(targets, _role), _side, example)
+            def side_act(targets: Targets, example: Any, _role: str = role) -> Any:
+                return act(getattr(targets, _role), example)
 
-            check.__name__ = check.__qualname__ = f"{side}_{name}"
-            check.__doc__ = f"{doc} ({side} side)"
+            def decide(example: Any, seen: Any, _side: Side = side) -> None:
+                body(_side, example, seen)
+
             conformance_property(
-                clause, roles=(role,), strategy=strategy(side), max_examples=max_examples
-            )(check)
+                clause,
+                roles=(role,),
+                strategy=strategy(side),
+                act=side_act,
+                name=f"{side}_{name}",
+                doc=f"{doc} ({side} side)",
+            )(decide)
         return body
 
     return register
@@ -129,13 +165,19 @@ def _per_side(
 # --- CFG-001: the field exists and takes the three algorithms ---------------------------------
 
 
-@_per_side("CFG-001", "algorithm_values", lambda _: None, "Each of 'norm', 'value', 'agc' builds")
-def _algorithm_values(cls: Any, side: Side, _: None) -> None:
-    for algorithm in ALGORITHMS:
-        cfg = _build(cls, "CFG-001", gradient_clip_algorithm=algorithm)
-        if not hasattr(cfg, "gradient_clip_algorithm"):
-            raise AssertionError(f"{side} config has no attribute gradient_clip_algorithm")
-        got = cfg.gradient_clip_algorithm
+def _act_algorithms(cls: Any, _: None) -> list[dict[str, Any]]:
+    return [build(cls, {"gradient_clip_algorithm": a}, ["gradient_clip_algorithm"]) for a in ALGORITHMS]
+
+
+@_per_side(
+    "CFG-001", "algorithm_values", lambda _: None, _act_algorithms, "Each of 'norm', 'value', 'agc' builds"
+)
+def _algorithm_values(side: Side, _: None, seen: list[dict[str, Any]]) -> None:
+    for algorithm, one in zip(ALGORITHMS, seen, strict=True):
+        attrs = built(one, "CFG-001", {"gradient_clip_algorithm": algorithm}, side)
+        got = attrs["gradient_clip_algorithm"]
+        if got is MISSING or got == MISSING:
+            raise AssertionError(f"{_name(side)} has no attribute gradient_clip_algorithm")
         if got != algorithm:
             raise AssertionError(f"gradient_clip_algorithm={algorithm!r} was stored as {got!r}")
 
@@ -143,16 +185,21 @@ def _algorithm_values(cls: Any, side: Side, _: None) -> None:
 # --- CFG-002: the default is 'norm' -----------------------------------------------------------
 
 
+def _act_default(cls: Any, _: None) -> dict[str, Any]:
+    return build(cls, {}, ["gradient_clip_algorithm"])
+
+
 @_per_side(
-    "CFG-002", "algorithm_default", lambda _: None, "gradient_clip_algorithm defaults to 'norm'"
+    "CFG-002",
+    "algorithm_default",
+    lambda _: None,
+    _act_default,
+    "gradient_clip_algorithm defaults to 'norm'",
 )
-def _algorithm_default(cls: Any, side: Side, _: None) -> None:
-    cfg = _build(cls, "CFG-002")
-    got = getattr(cfg, "gradient_clip_algorithm", "<missing>")
+def _algorithm_default(side: Side, _: None, seen: dict[str, Any]) -> None:
+    got = built(seen, "CFG-002", {}, side)["gradient_clip_algorithm"]
     if got != "norm":
-        raise AssertionError(
-            f"{side} config: gradient_clip_algorithm defaults to {got!r}, not 'norm'"
-        )
+        raise AssertionError(f"{_name(side)}: gradient_clip_algorithm defaults to {got!r}, not 'norm'")
 
 
 # --- CFG-003: other algorithms rejected, the error naming field, value, allowed values ---------
@@ -167,14 +214,19 @@ def _names_value(message: str, value: Any) -> bool:
     return len(text) > 24 and text[:12] in message and text[-8:] in message
 
 
+def _act_bad(cls: Any, example: BadValue) -> dict[str, Any]:
+    return build(cls, example.kwargs(), list(example.kwargs()))
+
+
 @_per_side(
     "CFG-003",
     "unknown_algorithm_rejected",
     lambda side: bad_values(side, "gradient_clip_algorithm", INVALID["gradient_clip_algorithm"]),
+    _act_bad,
     "Another algorithm is rejected with an error naming the field, value and allowed values",
 )
-def _unknown_algorithm(cls: Any, side: Side, example: BadValue) -> None:
-    message = _rejects(cls, example.kwargs(), example)
+def _unknown_algorithm(side: Side, example: BadValue, seen: dict[str, Any]) -> None:
+    message = rejected(seen, example.kwargs(), side, example)
     value = example.value
     missing = [a for a in ("gradient_clip_algorithm", *ALGORITHMS) if a not in message]
     if not _names_value(message, value):
@@ -192,11 +244,11 @@ def _unknown_algorithm(cls: Any, side: Side, example: BadValue) -> None:
     "CFG-004",
     "clip_value_accepted",
     lambda side: bad_values(side, "gradient_clip_val", VALID["gradient_clip_val"]),
+    _act_bad,
     "None, 0 and finite positive clip values build and are kept",
 )
-def _clip_value_ok(cls: Any, side: Side, example: BadValue) -> None:
-    cfg = _build(cls, "CFG-004", gradient_clip_val=example.value)
-    got = getattr(cfg, "gradient_clip_val", "<missing>")
+def _clip_value_ok(side: Side, example: BadValue, seen: dict[str, Any]) -> None:
+    got = built(seen, "CFG-004", example.kwargs(), side)["gradient_clip_val"]
     if got != example.value:
         raise AssertionError(f"gradient_clip_val={example.value!r} was stored as {got!r}")
 
@@ -211,27 +263,35 @@ _BAD_CLIP = st.one_of(
     "CFG-004",
     "clip_value_rejected",
     lambda side: bad_values(side, "gradient_clip_val", _BAD_CLIP),
+    _act_bad,
     "Negative, NaN and infinite clip values are rejected when built",
 )
-def _clip_value_bad(cls: Any, side: Side, example: BadValue) -> None:
-    _rejects(cls, example.kwargs(), example)
+def _clip_value_bad(side: Side, example: BadValue, seen: dict[str, Any]) -> None:
+    rejected(seen, example.kwargs(), side, example)
 
 
 # --- CFG-007: shared defaults agree -----------------------------------------------------------
 
 
-@conformance_property("CFG-007", roles=("tf_config", "torch_config"))
-def shared_defaults_agree(targets: Targets, _: None) -> None:
+def _shared_rows() -> list[tuple[str, str]]:
+    return [(r.tf, r.torch) for r in FIELD_TABLE if r.tf is not None and r.torch is not None]
+
+
+def _act_defaults(targets: Targets, _: None) -> dict[str, Any]:
+    rows = _shared_rows()
+    return {
+        "tf": build(targets.tf_config, {}, [tf for tf, _ in rows]),
+        "torch": build(targets.torch_config, {}, [th for _, th in rows]),
+    }
+
+
+@conformance_property("CFG-007", roles=("tf_config", "torch_config"), act=_act_defaults)
+def shared_defaults_agree(_: None, seen: dict[str, Any]) -> None:
     """Every field the two sides share (spec.FIELD_TABLE) has the same default on both."""
-    tf, torch_cfg = _build(targets.tf_config, "CFG-007"), _build(targets.torch_config, "CFG-007")
-    differ = []
-    for row in FIELD_TABLE:
-        if row.tf is None or row.torch is None:
-            continue
-        a = getattr(tf, row.tf, "<missing>")
-        b = getattr(torch_cfg, row.torch, "<missing>")
-        if a != b:
-            differ.append(f"{row.tf}={a!r} (tf) vs {row.torch}={b!r} (torch)")
+    tf, th = built(seen["tf"], "CFG-007", {}, "tf"), built(seen["torch"], "CFG-007", {}, "torch")
+    differ = [
+        f"{a}={tf[a]!r} (tf) vs {b}={th[b]!r} (torch)" for a, b in _shared_rows() if tf[a] != th[b]
+    ]
     if differ:
         raise AssertionError(f"shared defaults differ: {'; '.join(differ)}")
 
@@ -239,11 +299,19 @@ def shared_defaults_agree(targets: Targets, _: None) -> None:
 # --- CFG-008: unknown keys rejected -----------------------------------------------------------
 
 
-@_per_side("CFG-008", "unknown_key_rejected", unknown_keys, "A key that is not a field is rejected")
-def _unknown_key(cls: Any, side: Side, key: str) -> None:
+def _act_unknown_key(cls: Any, key: str) -> dict[str, Any]:
     if key in _declared(cls):
+        return {"declared": True}
+    return {"declared": False, **build(cls, {key: 1}, [key])}
+
+
+@_per_side(
+    "CFG-008", "unknown_key_rejected", unknown_keys, _act_unknown_key, "A key that is not a field is rejected"
+)
+def _unknown_key(side: Side, key: str, seen: dict[str, Any]) -> None:
+    if seen["declared"]:
         return  # a field of this implementation beyond the contract: not an unknown key
-    _rejects(cls, {key: 1}, key)
+    rejected(seen, {key: 1}, side, key)
 
 
 # --- CFG-010: wrong types rejected, not coerced -----------------------------------------------
@@ -253,66 +321,96 @@ def _unknown_key(cls: Any, side: Side, key: str) -> None:
     "CFG-010",
     "wrong_type_rejected",
     wrong_types,
+    _act_bad,
     "A value of the wrong type is rejected, not coerced",
 )
-def _wrong_type(cls: Any, side: Side, example: BadValue) -> None:
-    _rejects(cls, example.kwargs(), example)
+def _wrong_type(side: Side, example: BadValue, seen: dict[str, Any]) -> None:
+    rejected(seen, example.kwargs(), side, example)
 
 
 # --- the bridge: CFG-005, CFG-006, CFG-009 ----------------------------------------------------
 
 
-def _convert(targets: Targets, cfg: Any, to: Side) -> Any:
+def _other(side: str) -> str:
+    return "torch" if side == "tf" else "tf"
+
+
+def _fields(side: str) -> list[str]:
+    return [n for r in FIELD_TABLE if (n := r.name_on(side)) is not None]  # type: ignore[arg-type]
+
+
+def _convert(targets: Targets, cfg: Any, to: str) -> Any:
     fn = targets.bridge.to_tf if to == "tf" else targets.bridge.to_torch
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return fn(cfg)
 
 
-def _across(targets: Targets, case: ConfigCase) -> Any | None:
-    """The case's config converted to the other side; None when the bridge refused a config
-    whose one-sided fields hold non-default values (CFG-009 allows an error there)."""
-    cls = getattr(targets, _role(case.side))
-    source = _build(cls, "bridge input", **case.values)
-    try:
-        return _convert(targets, source, _other(case.side))
-    except Exception:
-        default = _build(cls, "bridge input")
-        side = _other(_other(case.side))
-        one_sided = [r.name_on(side) for r in FIELD_TABLE if r.name_on(_other(side)) is None]
-        if any(n in case.values and case.values[n] != getattr(default, n, None) for n in one_sided):
-            return None
-        raise
+def _act_across(targets: Targets, case: ConfigCase, back: bool) -> dict[str, Any]:
+    """Build the case's config, convert it to the other side (and back): every step as data."""
+    side, other = case.side, _other(case.side)
+    cls = getattr(targets, _ROLE[side])
+    made = attempt(cls, **case.values)
+    if not made.ok:
+        return {"source": {"raised": made.raised}}
+    out: dict[str, Any] = {"source": {"attrs": {}}, "defaults": build(cls, {}, _fields(side))}
+    there = attempt(_convert, targets, made.value, other)
+    if not there.ok:
+        out["there"] = {"raised": there.raised}
+        return out
+    out["there"] = {"attrs": _read(there.value, _fields(other))}
+    if back:
+        again = attempt(_convert, targets, there.value, side)
+        out["back"] = {"raised": again.raised} if not again.ok else {"attrs": _read(again.value, _fields(side))}
+    return out
 
 
-def _role(side: str) -> str:
-    return "tf_config" if side == "tf" else "torch_config"
+def _across(case: ConfigCase, seen: dict[str, Any]) -> dict[str, Any] | None:
+    """The converted config's attributes; None when the bridge refused a config whose one-sided
+    fields hold non-default values (CFG-009 allows an error there)."""
+    built(seen["source"], "bridge input", case.values, case.side)
+    there = seen["there"]
+    if "attrs" in there:
+        return dict(there["attrs"])
+    defaults = built(seen["defaults"], "bridge input", {}, case.side)
+    side = case.side
+    one_sided = [r.name_on(side) for r in FIELD_TABLE if r.name_on(_other(side)) is None]  # type: ignore[arg-type]
+    if any(n in case.values and case.values[n] != defaults.get(n) for n in one_sided if n):
+        return None
+    info: ExceptionInfo = there["raised"]
+    raise AssertionError(
+        f"{side} -> {_other(side)} raised {info.name}: {info.message} for a config without "
+        f"one-sided values; case {case!r}"
+    )
 
 
-def _other(side: str) -> Side:
-    return "torch" if side == "tf" else "tf"
-
-
-_CLIP_FIELDS = ("gradient_clip_val", "gradient_clip_algorithm")
 _BOTH_SIDES = st.one_of(config_cases("torch"), config_cases("tf"))
 
 
-@conformance_property("CFG-005", roles=_BRIDGE_ROLES, strategy=_BOTH_SIDES)
-def bridge_carries_clipping(targets: Targets, case: ConfigCase) -> None:
+def _act_carry(targets: Targets, case: ConfigCase) -> dict[str, Any]:
+    return _act_across(targets, case, back=False)
+
+
+@conformance_property("CFG-005", roles=_BRIDGE_ROLES, strategy=_BOTH_SIDES, act=_act_carry)
+def bridge_carries_clipping(case: ConfigCase, seen: dict[str, Any]) -> None:
     """to_tf / to_torch carry gradient_clip_val and gradient_clip_algorithm unchanged."""
-    out = _across(targets, case)
+    out = _across(case, seen)
     if out is None:
         return
     for name in _CLIP_FIELDS:
-        want, got = case.values[name], getattr(out, name, "<missing>")
+        want, got = case.values[name], out.get(name, MISSING)
         if got != want:
             raise AssertionError(
                 f"{case.side} -> {_other(case.side)}: {name}={want!r} became {got!r}; case {case!r}"
             )
 
 
-@conformance_property("CFG-006", roles=_BRIDGE_ROLES, strategy=_BOTH_SIDES)
-def bridge_round_trip(targets: Targets, case: ConfigCase) -> None:
+def _act_round_trip(targets: Targets, case: ConfigCase) -> dict[str, Any]:
+    return _act_across(targets, case, back=True)
+
+
+@conformance_property("CFG-006", roles=_BRIDGE_ROLES, strategy=_BOTH_SIDES, act=_act_round_trip)
+def bridge_round_trip(case: ConfigCase, seen: dict[str, Any]) -> None:
     """Converting to the other side and back keeps every shared field (epochs <-> nepochs too).
 
     Non-clipping fields must also arrive unchanged under their name on the other side (a
@@ -320,17 +418,20 @@ def bridge_round_trip(targets: Targets, case: ConfigCase) -> None:
     fields that is CFG-005's business, so a bridge that translates them consistently both
     ways fails CFG-005 alone.
     """
-    side, other = _other(_other(case.side)), _other(case.side)
-    there = _across(targets, case)
+    side, other = case.side, _other(case.side)
+    there = _across(case, seen)
     if there is None:
         return
-    back = _convert(targets, there, _other(other))
+    if "raised" in seen["back"]:
+        info: ExceptionInfo = seen["back"]["raised"]
+        raise AssertionError(f"{other} -> {side} (the way back) raised {info.name}: {info.message}")
+    back = seen["back"]["attrs"]
     for row in FIELD_TABLE:
-        mine, theirs = row.name_on(side), row.name_on(other)
+        mine, theirs = row.name_on(side), row.name_on(other)  # type: ignore[arg-type]
         if mine is None or theirs is None:
             continue
         want = case.values[mine]
-        across, again = getattr(there, theirs, "<missing>"), getattr(back, mine, "<missing>")
+        across, again = there.get(theirs, MISSING), back.get(mine, MISSING)
         if across != want and mine not in _CLIP_FIELDS:
             raise AssertionError(
                 f"{side} -> {other}: {mine}={want!r} arrived as {theirs}={across!r}; case {case!r}"
@@ -352,25 +453,35 @@ _ONE_SIDED = st.sampled_from(
 )
 
 
-@conformance_property("CFG-009", roles=_BRIDGE_ROLES, strategy=_ONE_SIDED)
-def bridge_reports_one_sided(targets: Targets, example: BadValue) -> None:
-    """A one-sided field with a non-default value is reported (warning or error), not dropped."""
-    cls = getattr(targets, _role(example.side))
-    if getattr(_build(cls, "CFG-009"), example.field, object()) == example.value:
-        return  # this implementation's default: nothing would be lost
-    cfg = _build(cls, "CFG-009", **example.kwargs())
+def _act_one_sided(targets: Targets, example: BadValue) -> dict[str, Any]:
+    cls = getattr(targets, _ROLE[example.side])
+    default = build(cls, {}, [example.field])
+    made = attempt(cls, **example.kwargs())
+    if not made.ok:
+        return {"default": default, "source": {"raised": made.raised}}
     fn = targets.bridge.to_tf if example.side == "torch" else targets.bridge.to_torch
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        try:
-            fn(cfg)
-        except Exception:
-            return  # reported as an error
-    if not caught:
+        converted = attempt(fn, made.value)
+    return {
+        "default": default,
+        "source": {"attrs": {}},
+        "raised": converted.raised,
+        "warnings": [str(w.message) for w in caught],
+    }
+
+
+@conformance_property("CFG-009", roles=_BRIDGE_ROLES, strategy=_ONE_SIDED, act=_act_one_sided)
+def bridge_reports_one_sided(example: BadValue, seen: dict[str, Any]) -> None:
+    """A one-sided field with a non-default value is reported (warning or error), not dropped."""
+    default = built(seen["default"], "CFG-009", {}, example.side)
+    if default.get(example.field) == example.value:
+        return  # this implementation's default: nothing would be lost
+    built(seen["source"], "CFG-009", example.kwargs(), example.side)
+    if seen["raised"] is not None:
+        return  # reported as an error
+    if not seen["warnings"]:
         raise AssertionError(
             f"{example.field}={example.value!r} has no counterpart on the other side and was "
             f"dropped without a warning or an error; example {example!r}"
         )
-
-
-__all__ = ["ALGORITHMS"]

@@ -9,7 +9,8 @@ Roles: ``registry`` (``resolve(name) -> class``), ``register`` (``register(name)
 a decorator factory adding ``cls`` to the same registry), ``model_config`` (the model
 config class, built with the fields of :class:`spec.ModelConfig`) and
 ``build_generator`` (``build(model_config) -> module``). Only names that are already
-taken are registered, so checking a conforming registry leaves it unchanged.
+taken are registered, so checking a conforming registry leaves it unchanged. The acts
+report what each call did (returned, raised, which class resolves); the judge decides.
 REG-006 (a broken installed plugin) and REG-007 need an installed distribution and
 are checked by the reference implementation's tests.
 """
@@ -23,7 +24,7 @@ import torch
 from hypothesis import strategies as st
 from torch import nn
 
-from conformance.properties import Targets, conformance_property
+from conformance.properties import Targets, attempt, conformance_property
 from conformance.strategies.blocks import unknown_names
 from conformance.strategies.layers import BuildCase, build_cases
 
@@ -47,39 +48,41 @@ class _ProbeGenerator(nn.Module):
         super().__init__()
 
 
-@conformance_property("REG-004", roles=("registry", "register"))
-def taken_name_rejected(targets: Targets, _: None) -> None:
-    """Registering a built-in name raises ValueError naming it; the entry stays in place."""
+def _act_taken(targets: Targets, _: None) -> dict[str, Any]:
+    out = {}
     for name in BUILTIN:
         before = targets.registry(name)
-        try:
-            targets.register(name)(_ProbeGenerator)
-        except ValueError as error:
-            assert name in str(error), f"the ValueError does not name {name!r}: {error}"
-        except Exception as error:
-            raise AssertionError(
-                f"register({name!r}) raised {type(error).__name__}, not ValueError: {error}"
-            ) from error
-        else:
+        got = attempt(lambda n=name: targets.register(n)(_ProbeGenerator))
+        after = attempt(targets.registry, name)
+        out[name] = {
+            "raised": got.raised,
+            "same_after": after.ok and after.value is before,
+            "after": repr(after.value) if after.ok else after.raised,
+            "before": repr(before),
+        }
+    return out
+
+
+@conformance_property("REG-004", roles=("registry", "register"), act=_act_taken)
+def taken_name_rejected(_: None, seen: dict[str, Any]) -> None:
+    """Registering a built-in name raises ValueError naming it; the entry stays in place."""
+    for name in BUILTIN:
+        one = seen[name]
+        info = one["raised"]
+        if info is None:
             raise AssertionError(f"register({name!r}) accepted a second class for a taken name")
-        after = targets.registry(name)
-        assert after is before, f"{name!r} now resolves to {after!r}, not {before!r}"
+        if not info.is_a("ValueError"):
+            raise AssertionError(
+                f"register({name!r}) raised {info.name}, not ValueError: {info.message}"
+            )
+        assert name in info.message, f"the ValueError does not name {name!r}: {info.message}"
+        assert one["same_after"], f"{name!r} now resolves to {one['after']!r}, not {one['before']}"
 
 
-def _accepts(cls: Any, name: str) -> bool:
-    try:
-        cls(architecture=name)
-    except Exception:
-        return False
-    return True
-
-
-def _resolves(resolve: Any, name: str) -> bool:
-    try:
-        resolve(name)
-    except LookupError:
-        return False
-    return True
+def _act_names(targets: Targets, name: str) -> dict[str, Any]:
+    built = attempt(targets.model_config, architecture=name)
+    resolved = attempt(targets.registry, name)
+    return {"accepted": built.ok, "resolved": resolved.raised, "resolves": resolved.ok}
 
 
 @conformance_property(
@@ -87,10 +90,17 @@ def _resolves(resolve: Any, name: str) -> bool:
     roles=("registry", "model_config"),
     strategy=st.one_of(st.sampled_from(BUILTIN), unknown_names()),
     max_examples=40,
+    act=_act_names,
 )
-def config_names_are_registry_names(targets: Targets, name: str) -> None:
+def config_names_are_registry_names(name: str, seen: dict[str, Any]) -> None:
     """ModelConfig(architecture=name) builds exactly when the registry resolves ``name``."""
-    accepted, resolved = _accepts(targets.model_config, name), _resolves(targets.registry, name)
+    info = seen["resolved"]
+    if info is not None and not info.is_a("LookupError"):
+        raise AssertionError(
+            f"resolve({name!r}) raised {info.name} (an unknown name raises LookupError, REG-003): "
+            f"{info.message}"
+        )
+    accepted, resolved = seen["accepted"], seen["resolves"]
     assert accepted == resolved, (
         f"architecture {name!r}: the config {'accepts' if accepted else 'rejects'} it but the "
         f"registry {'resolves' if resolved else 'does not resolve'} it"
@@ -120,8 +130,28 @@ def _reference_kwargs(cls: Any, case: BuildCase) -> dict[str, Any]:
     return kwargs
 
 
-def _shapes(module: nn.Module) -> dict[str, tuple[int, ...]]:
-    return {n: tuple(p.shape) for n, p in module.named_parameters()}
+def _shapes(module: nn.Module) -> dict[str, list[int]]:
+    return {n: list(p.shape) for n, p in module.named_parameters()}
+
+
+def _act_build(targets: Targets, case: BuildCase) -> dict[str, Any]:
+    config = targets.model_config(**case.fields())
+    cls = targets.registry(case.architecture)
+    built = targets.build_generator(config)
+    kwargs = _reference_kwargs(cls, case)
+    reference = cls(**kwargs)
+    c = case.gridsize**2
+    with torch.no_grad():
+        y = built(torch.zeros(1, c, case.N, case.N))
+    return {
+        "same_type": type(built) is cls,
+        "built_type": type(built).__name__,
+        "cls": getattr(cls, "__name__", repr(cls)),
+        "kwargs": repr(kwargs),
+        "got": _shapes(built),
+        "want": _shapes(reference),
+        "y_shape": list(y.shape) if isinstance(y, torch.Tensor) else repr(type(y)),
+    }
 
 
 @conformance_property(
@@ -129,21 +159,17 @@ def _shapes(module: nn.Module) -> dict[str, tuple[int, ...]]:
     roles=("build_generator", "registry", "model_config"),
     strategy=build_cases(),
     max_examples=20,
+    act=_act_build,
 )
-def build_maps_the_config(targets: Targets, case: BuildCase) -> None:
+def build_maps_the_config(case: BuildCase, seen: dict[str, Any]) -> None:
     """build(config) is the resolved class built with the config's width, blocks, modes,
     C = gridsize², N x N input size, channel cap and stable-block init (same parameters)."""
-    config = targets.model_config(**case.fields())
-    cls = targets.registry(case.architecture)
-    built = targets.build_generator(config)
-    assert type(built) is cls, f"built a {type(built).__name__}, not the resolved {cls.__name__}"
-    reference = cls(**_reference_kwargs(cls, case))
-    got, want = _shapes(built), _shapes(reference)
+    assert seen["same_type"], f"built a {seen['built_type']}, not the resolved {seen['cls']}"
+    got = {k: tuple(v) for k, v in seen["got"].items()}
+    want = {k: tuple(v) for k, v in seen["want"].items()}
     assert got == want, (
-        f"parameters differ from {cls.__name__}(**{_reference_kwargs(cls, case)!r}): "
+        f"parameters differ from {seen['cls']}(**{seen['kwargs']}): "
         f"{sorted(set(got.items()) ^ set(want.items()))[:6]}; case {case!r}"
     )
     c = case.gridsize**2
-    with torch.no_grad():
-        y = built(torch.zeros(1, c, case.N, case.N))
-    assert tuple(y.shape) == (1, case.N, case.N, c, 2), f"output {tuple(y.shape)}; case {case!r}"
+    assert seen["y_shape"] == [1, case.N, case.N, c, 2], f"output {seen['y_shape']}; case {case!r}"

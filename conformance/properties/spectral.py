@@ -10,7 +10,8 @@ and maps (B, in, H, W) to (B, out, H, W); ``plain_block`` is called
 check (:func:`conformance.strategies.layers.randomize`), so a zero-initialised
 weight cannot hide a missing frequency corner or a miswired branch. BLK-005 finds
 the block's parts by walking its modules: ``K`` is its ``nn.Conv2d`` with a 3x3
-kernel, and ``S`` the one other direct child holding parameters.
+kernel, and ``S`` the one other direct child holding parameters; the act sends the
+block's output and its parts' outputs, the judge checks the formula.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from conformance.properties import Targets, conformance_property
+from conformance.properties.block import tensor_facts
 from conformance.strategies.layers import (
     PlainBlockCase,
     ShiftCase,
@@ -35,50 +37,75 @@ from conformance.strategies.layers import (
 __all__: list[str] = []
 
 
-def _forward(module: Any, x: torch.Tensor) -> torch.Tensor:
+def _forward(module: Any, x: torch.Tensor) -> Any:
     with torch.no_grad():
-        y = module(x)
-    assert isinstance(y, torch.Tensor), f"returned {type(y).__name__}, not a tensor"
-    return y
+        return module(x)
 
 
-@conformance_property("BLK-001", roles=("spectral_conv",), strategy=spectral_cases())
-def real_output_any_size(targets: Targets, case: SpectralCase) -> None:
+def _tensor(facts: dict[str, Any], what: str = "the module") -> torch.Tensor:
+    assert facts["tensor"], f"{what} returned {facts['type']}, not a tensor"
+    values: torch.Tensor = facts["values"]
+    return values
+
+
+def _act_forward(targets: Targets, case: SpectralCase) -> dict[str, Any]:
+    return tensor_facts(_forward(case.build(targets.spectral_conv), case.make_input()), keep=True)
+
+
+@conformance_property(
+    "BLK-001", roles=("spectral_conv",), strategy=spectral_cases(), act=_act_forward
+)
+def real_output_any_size(case: SpectralCase, seen: dict[str, Any]) -> None:
     """A real (B, in, H, W) input gives a finite real (B, out, H, W) output of its dtype."""
-    x = case.make_input()
-    y = _forward(case.build(targets.spectral_conv), x)
-    want = (case.batch, case.out_channels, case.height, case.width)
-    assert not y.is_complex(), f"output is complex ({y.dtype}), not real; case {case!r}"
-    assert tuple(y.shape) == want and y.dtype == x.dtype, (
-        f"input {tuple(x.shape)} {x.dtype} -> output {tuple(y.shape)} {y.dtype}; expected "
-        f"{want} {x.dtype}; case {case!r}"
+    _tensor(seen)
+    want = [case.batch, case.out_channels, case.height, case.width]
+    assert not seen["complex"], f"output is complex ({seen['dtype']}), not real; case {case!r}"
+    assert seen["shape"] == want and seen["dtype"] == case.dtype, (
+        f"input {(case.batch, case.in_channels, case.height, case.width)} {case.dtype} -> output "
+        f"{tuple(seen['shape'])} {seen['dtype']}; expected {tuple(want)} {case.dtype}; case {case!r}"
     )
-    assert bool(torch.isfinite(y).all()), f"non-finite output; case {case!r}"
+    assert seen["finite"], f"non-finite output; case {case!r}"
 
 
-@conformance_property("BLK-002", roles=("spectral_conv",), strategy=shift_cases())
-def shift_equivariant(targets: Targets, ex: ShiftCase) -> None:
-    """conv(roll(x)) == roll(conv(x)) for circular shifts along both spatial axes."""
+def _act_shift(targets: Targets, ex: ShiftCase) -> dict[str, Any]:
     case = ex.case
     conv = case.build(targets.spectral_conv)
     x = case.make_input()
-    dims, shifts = (2, 3), (ex.shift_h, ex.shift_w)
-    shifted_first = _forward(conv, torch.roll(x, shifts, dims))
-    shifted_after = torch.roll(_forward(conv, x), shifts, dims)
+    shifted = torch.roll(x, (ex.shift_h, ex.shift_w), (2, 3))
+    return {
+        "of_shifted": tensor_facts(_forward(conv, shifted), keep=True),
+        "plain": tensor_facts(_forward(conv, x), keep=True),
+    }
+
+
+@conformance_property("BLK-002", roles=("spectral_conv",), strategy=shift_cases(), act=_act_shift)
+def shift_equivariant(ex: ShiftCase, seen: dict[str, Any]) -> None:
+    """conv(roll(x)) == roll(conv(x)) for circular shifts along both spatial axes."""
+    shifted_first = _tensor(seen["of_shifted"])
+    plain = _tensor(seen["plain"])
+    assert plain.ndim == 4, f"output has shape {tuple(plain.shape)}, not (B, out, H, W)"
+    shifted_after = torch.roll(plain, (ex.shift_h, ex.shift_w), (2, 3))
     assert shifted_first.shape == shifted_after.shape, f"shapes differ; example {ex!r}"
-    gap = float((shifted_first - shifted_after).abs().max()) if x.numel() else 0.0
-    scale = float(shifted_after.abs().max()) if x.numel() else 0.0
-    tol = (1e-4 if x.dtype == torch.float32 else 1e-9) * (1.0 + scale)
+    numel = shifted_after.numel()
+    gap = float((shifted_first - shifted_after).abs().max()) if numel else 0.0
+    scale = float(shifted_after.abs().max()) if numel else 0.0
+    tol = (1e-4 if ex.case.dtype == "float32" else 1e-9) * (1.0 + scale)
     assert gap <= tol, (
         f"conv(roll(x)) and roll(conv(x)) differ by {gap:.3g} (allowed {tol:.3g}); example {ex!r}"
     )
 
 
-@conformance_property("BLK-003", roles=("spectral_conv",), strategy=wave_cases())
-def both_frequency_corners(targets: Targets, case: WaveCase) -> None:
+def _act_waves(targets: Targets, case: WaveCase) -> dict[str, Any]:
+    return tensor_facts(_forward(case.build(targets.spectral_conv), case.make_input()), keep=True)
+
+
+@conformance_property("BLK-003", roles=("spectral_conv",), strategy=wave_cases(), act=_act_waves)
+def both_frequency_corners(case: WaveCase, seen: dict[str, Any]) -> None:
     """Each kept plane wave (k, l) a grid holds, negative k included, gets a response at
     (k, l) and nothing at any other frequency."""
-    y = _forward(case.build(targets.spectral_conv), case.make_input()).to(torch.float64)
+    y = _tensor(seen).to(torch.float64)
+    want = [len(case.frequencies()), case.channels, case.height, case.width]
+    assert list(y.shape) == want, f"output shape {tuple(y.shape)}, expected {tuple(want)}"
     spectra = torch.fft.fft2(y).abs().amax(dim=1)  # (frequency, H, W): max over channels
     floor = 1e-6 * case.height * case.width
     for b, (k, col) in enumerate(case.frequencies()):
@@ -98,49 +125,68 @@ def both_frequency_corners(targets: Targets, case: WaveCase) -> None:
         )
 
 
-def _parts(block: nn.Module, channels: int) -> tuple[nn.Conv2d, nn.Module]:
+def _parts(block: nn.Module) -> tuple[list[nn.Conv2d], list[nn.Module]]:
     convs = [
         m
         for m in block.modules()
         if isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (3, 3) and m is not block
     ]
-    assert len(convs) == 1, f"expected one 3x3 nn.Conv2d in the block, found {len(convs)}"
-    k = convs[0]
-    assert (k.in_channels, k.out_channels) == (channels, channels), (
-        f"the 3x3 conv maps {k.in_channels} -> {k.out_channels} channels, not "
-        f"{channels} -> {channels}"
-    )
-    assert k.bias is not None, "the 3x3 conv has no bias"
-    assert tuple(k.padding) == (1, 1) and k.padding_mode == "zeros", (
-        f"the 3x3 conv pads {k.padding} with mode {k.padding_mode!r}: expected zero padding 1"
-    )
     others = [
         child
         for child in block.children()
-        if child is not k
-        and k not in list(child.modules())
+        if not any(k is child or k in list(child.modules()) for k in convs[:1])
         and any(True for _ in child.parameters())
     ]
-    assert len(others) == 1, (
-        f"expected exactly one other part with parameters (the spectral conv) beside the 3x3 "
-        f"conv, found {[type(o).__name__ for o in others]}"
-    )
-    return k, others[0]
+    return convs, others
 
 
-@conformance_property("BLK-005", roles=("plain_block",), strategy=plain_block_cases())
-def plain_block_form(targets: Targets, case: PlainBlockCase) -> None:
-    """y = x + GELU(S(x) + K(x)), with K the block's 3x3 zero-padded conv and S its other part."""
+def _act_plain(targets: Targets, case: PlainBlockCase) -> dict[str, Any]:
     block = case.build(targets.plain_block)
-    k, s = _parts(block, case.channels)
+    convs, others = _parts(block)
+    seen: dict[str, Any] = {"convs": len(convs), "others": [type(o).__name__ for o in others]}
+    if len(convs) != 1 or len(others) != 1:
+        return seen
+    k, s = convs[0], others[0]
+    seen["conv"] = {
+        "channels": [k.in_channels, k.out_channels],
+        "bias": k.bias is not None,
+        "padding": list(k.padding) if isinstance(k.padding, tuple) else k.padding,
+        "padding_mode": k.padding_mode,
+    }
     x = case.make_input()
-    with torch.no_grad():
-        want = x + torch.nn.functional.gelu(s(x) + k(x))
-    got = _forward(block, x)
+    seen["S"] = type(s).__name__
+    seen["s"] = tensor_facts(_forward(s, x), keep=True)
+    seen["k"] = tensor_facts(_forward(k, x), keep=True)
+    seen["y"] = tensor_facts(_forward(block, x), keep=True)
+    return seen
+
+
+@conformance_property(
+    "BLK-005", roles=("plain_block",), strategy=plain_block_cases(), act=_act_plain
+)
+def plain_block_form(case: PlainBlockCase, seen: dict[str, Any]) -> None:
+    """y = x + GELU(S(x) + K(x)), with K the block's 3x3 zero-padded conv and S its other part."""
+    c = case.channels
+    assert seen["convs"] == 1, f"expected one 3x3 nn.Conv2d in the block, found {seen['convs']}"
+    assert len(seen["others"]) == 1, (
+        "expected exactly one other part with parameters (the spectral conv) beside the 3x3 "
+        f"conv, found {seen['others']}"
+    )
+    k = seen["conv"]
+    assert k["channels"] == [c, c], (
+        f"the 3x3 conv maps {k['channels'][0]} -> {k['channels'][1]} channels, not {c} -> {c}"
+    )
+    assert k["bias"], "the 3x3 conv has no bias"
+    assert k["padding"] == [1, 1] and k["padding_mode"] == "zeros", (
+        f"the 3x3 conv pads {k['padding']} with mode {k['padding_mode']!r}: expected zero padding 1"
+    )
+    x = case.make_input()
+    s, conv, got = _tensor(seen["s"], "S"), _tensor(seen["k"], "K"), _tensor(seen["y"], "the block")
+    want = x + torch.nn.functional.gelu(s + conv)
     assert got.shape == want.shape, f"output {tuple(got.shape)}, expected {tuple(want.shape)}"
     gap = float((got - want).abs().max())
     tol = 1e-5 * (1.0 + float(want.abs().max()))
     assert gap <= tol, (
         f"block(x) differs from x + GELU(S(x) + K(x)) by {gap:.3g} (allowed {tol:.3g}), with "
-        f"S = {type(s).__name__} and K = the 3x3 conv; case {case!r}"
+        f"S = {seen['S']} and K = the 3x3 conv; case {case!r}"
     )

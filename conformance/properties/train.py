@@ -9,8 +9,10 @@ optimizer, micro_batches, loss_fn, config, scaler=None)``: one step over
 exactly ``config.accumulate_grad_batches`` micro-batches, ``loss_fn(model,
 batch)`` returning a scalar loss; the result has ``loss``,
 ``grad_norm_before`` and ``grad_norm_after`` (numbers or 0-dim tensors).
-Expected updates are computed here with plain autograd, SGD arithmetic,
-torch's clip functions and :func:`spec.reference.agc_reference`.
+The act runs the target's step in the worker and sends back the parameters after it
+and the step's statistics; the judge computes the expected update with plain autograd,
+SGD arithmetic, torch's clip functions and :func:`spec.reference.agc_reference` on its
+own copy of the same model.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-from conformance.properties import Targets, conformance_property
+from conformance.properties import Targets, attempt, conformance_property
 from conformance.properties._numeric import as64
 from conformance.strategies.training import TrainCase, train_cases
 from spec.reference import agc_reference
@@ -40,14 +42,24 @@ def _scaler() -> Any:
     return torch.amp.GradScaler("cpu", init_scale=_SCALE, growth_interval=1_000_000)
 
 
+def _stats(out: Any) -> dict[str, Any]:
+    """The step result's statistics as numbers (what could not be read, as the error)."""
+    stats: dict[str, Any] = {}
+    for name in ("loss", "grad_norm_before", "grad_norm_after"):
+        got = attempt(lambda n=name: _number(getattr(out, n)))
+        stats[name] = got.value if got.ok else got.raised
+    return stats
+
+
 def _run(
     targets: Targets, case: TrainCase, *, scaler: Any = None, **config: Any
-) -> tuple[list[torch.Tensor], Any]:
+) -> dict[str, Any]:
+    """Act helper: one step of the target on the case; parameters after it and its statistics."""
     model = case.model()
-    result = targets.train_step(
+    out = targets.train_step(
         model, _sgd(model), case.micro_batches(), case.loss_fn, case.config(**config), scaler=scaler
     )
-    return [p.detach().clone() for p in model.parameters()], result
+    return {"params": [p.detach().clone() for p in model.parameters()], "stats": _stats(out)}
 
 
 def _expected(case: TrainCase) -> tuple[list[torch.Tensor], float, float, float]:
@@ -78,12 +90,10 @@ def _expected(case: TrainCase) -> tuple[list[torch.Tensor], float, float, float]
     return [t.detach() for t in final], sum(losses) / len(losses), before, after
 
 
-def _same(
-    got: list[torch.Tensor], want: list[torch.Tensor], rtol: float, what: str, ex: object
-) -> None:
+def _same(got: list[Any], want: list[torch.Tensor], rtol: float, what: str, ex: object) -> None:
     for k, (a, b) in enumerate(zip(got, want, strict=True)):
         x, y = as64(a), as64(b)
-        if not np.allclose(x, y, rtol=rtol, atol=rtol):
+        if x.shape != y.shape or not np.allclose(x, y, rtol=rtol, atol=rtol):
             raise AssertionError(
                 f"{what}: parameter {k} is {x.tolist()!r}, expected {y.tolist()!r}; case {ex!r}"
             )
@@ -93,17 +103,38 @@ def _number(value: Any) -> float:
     return float(value.detach()) if isinstance(value, torch.Tensor) else float(value)
 
 
+def _stat(seen: dict[str, Any], name: str) -> float:
+    value = seen["stats"][name]
+    if not isinstance(value, float):
+        raise AssertionError(f"the step result's {name} could not be read as a number: {value!r}")
+    return value
+
+
+def _act_scaler(targets: Targets, case: TrainCase) -> dict[str, Any]:
+    return {"plain": _run(targets, case), "scaled": _run(targets, case, scaler=_scaler())}
+
+
 @conformance_property(
     "TRN-001",
     roles=("train_step",),
     strategy=train_cases(dtype="float32", clipping=True),
     max_examples=_EXAMPLES,
+    act=_act_scaler,
 )
-def unscale_before_clip(targets: Targets, case: TrainCase) -> None:
+def unscale_before_clip(case: TrainCase, seen: dict[str, Any]) -> None:
     """With a GradScaler (scale 2**12) the step updates parameters as without one."""
-    plain, _ = _run(targets, case)
-    scaled, _ = _run(targets, case, scaler=_scaler())
-    _same(scaled, plain, 1e-5, "step with GradScaler vs without", case)
+    _same(seen["scaled"]["params"], seen["plain"]["params"], 1e-5, "step with GradScaler vs without", case)
+
+
+def _act_big_batch(targets: Targets, case: TrainCase) -> dict[str, Any]:
+    small = _run(targets, case)
+    big_batch = tuple(torch.cat(parts) for parts in zip(*case.micro_batches(), strict=True))
+    model = case.model()
+    out = targets.train_step(
+        model, _sgd(model), [big_batch], case.loss_fn, case.config(accumulate_grad_batches=1)
+    )
+    big = {"params": [p.detach().clone() for p in model.parameters()], "stats": _stats(out)}
+    return {"small": small, "big": big}
 
 
 @conformance_property(
@@ -111,55 +142,81 @@ def unscale_before_clip(targets: Targets, case: TrainCase) -> None:
     roles=("train_step",),
     strategy=train_cases(min_accumulate=2),
     max_examples=_EXAMPLES,
+    act=_act_big_batch,
 )
-def accumulation_equals_big_batch(targets: Targets, case: TrainCase) -> None:
+def accumulation_equals_big_batch(case: TrainCase, seen: dict[str, Any]) -> None:
     """k micro-batches equal one step on their concatenation with accumulate_grad_batches=1."""
-    small, small_out = _run(targets, case)
-    big_batch = tuple(torch.cat(parts) for parts in zip(*case.micro_batches(), strict=True))
-    model = case.model()
-    big_out = targets.train_step(
-        model, _sgd(model), [big_batch], case.loss_fn, case.config(accumulate_grad_batches=1)
-    )
-    big = [p.detach().clone() for p in model.parameters()]
-    _same(small, big, 1e-9, f"{case.accumulate} micro-batches vs one batch", case)
-    a, b = _number(small_out.loss), _number(big_out.loss)
+    small, big = seen["small"], seen["big"]
+    _same(small["params"], big["params"], 1e-9, f"{case.accumulate} micro-batches vs one batch", case)
+    a, b = _stat(small, "loss"), _stat(big, "loss")
     if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
         raise AssertionError(f"reported loss {a!r} with accumulation, {b!r} without; {case!r}")
 
 
-@conformance_property(
-    "TRN-003", roles=("train_step",), strategy=train_cases(), max_examples=_EXAMPLES
-)
-def grads_cleared(targets: Targets, case: TrainCase) -> None:
-    """After the step no parameter holds a non-zero gradient."""
+def _act_cleared(targets: Targets, case: TrainCase) -> dict[str, Any]:
     model = case.model()
     targets.train_step(model, _sgd(model), case.micro_batches(), case.loss_fn, case.config())
-    for name, p in model.named_parameters():
-        if p.grad is not None and bool(p.grad.any()):
-            raise AssertionError(f"{name}.grad is {p.grad.tolist()!r} after the step; {case!r}")
+    return {"grads": {name: p.grad for name, p in model.named_parameters()}}
 
 
 @conformance_property(
-    "TRN-004", roles=("train_step",), strategy=train_cases(), max_examples=_EXAMPLES
+    "TRN-003",
+    roles=("train_step",),
+    strategy=train_cases(),
+    max_examples=_EXAMPLES,
+    act=_act_cleared,
 )
-def clipping_follows_config(targets: Targets, case: TrainCase) -> None:
+def grads_cleared(case: TrainCase, seen: dict[str, Any]) -> None:
+    """After the step no parameter holds a non-zero gradient."""
+    for name, grad in seen["grads"].items():
+        if grad is not None and bool(grad.any()):
+            raise AssertionError(f"{name}.grad is {grad.tolist()!r} after the step; {case!r}")
+
+
+def _act_step(targets: Targets, case: TrainCase) -> dict[str, Any]:
+    return _run(targets, case)
+
+
+@conformance_property(
+    "TRN-004",
+    roles=("train_step",),
+    strategy=train_cases(),
+    max_examples=_EXAMPLES,
+    act=_act_step,
+)
+def clipping_follows_config(case: TrainCase, seen: dict[str, Any]) -> None:
     """The SGD update equals -lr times the gradients clipped as the config says."""
-    got, _ = _run(targets, case)
     want, _, _, _ = _expected(case)
-    _same(got, want, 1e-8, f"{case.algorithm} {case.value!r} step", case)
+    _same(seen["params"], want, 1e-8, f"{case.algorithm} {case.value!r} step", case)
 
 
 @conformance_property(
-    "TRN-005", roles=("train_step",), strategy=train_cases(), max_examples=_EXAMPLES
+    "TRN-005",
+    roles=("train_step",),
+    strategy=train_cases(),
+    max_examples=_EXAMPLES,
+    act=_act_step,
 )
-def statistics_reported(targets: Targets, case: TrainCase) -> None:
+def statistics_reported(case: TrainCase, seen: dict[str, Any]) -> None:
     """loss, grad_norm_before and grad_norm_after equal the hand-computed values."""
-    _, out = _run(targets, case)
     _, loss, before, after = _expected(case)
     for name, want in (("loss", loss), ("grad_norm_before", before), ("grad_norm_after", after)):
-        got = _number(getattr(out, name))
+        got = _stat(seen, name)
         if not math.isclose(got, want, rel_tol=1e-6, abs_tol=1e-12):
             raise AssertionError(f"{name} is {got!r}, expected {want!r}; case {case!r}")
+
+
+def _wrong_count(example: tuple[TrainCase, int]) -> list[Any]:
+    case, delta = example
+    return case.with_(accumulate=case.accumulate + 1).micro_batches()[: case.accumulate + delta]
+
+
+def _act_wrong_count(targets: Targets, example: tuple[TrainCase, int]) -> dict[str, Any]:
+    case, _ = example
+    batches = _wrong_count(example)
+    model = case.model()
+    got = attempt(targets.train_step, model, _sgd(model), batches, case.loss_fn, case.config())
+    return {"raised": got.raised, "params": [p.detach().clone() for p in model.parameters()]}
 
 
 @conformance_property(
@@ -167,26 +224,27 @@ def statistics_reported(targets: Targets, case: TrainCase) -> None:
     roles=("train_step",),
     strategy=st.tuples(train_cases(), st.sampled_from([1, -1])),
     max_examples=_EXAMPLES,
+    act=_act_wrong_count,
 )
-def wrong_batch_count_rejected(targets: Targets, example: tuple[TrainCase, int]) -> None:
+def wrong_batch_count_rejected(example: tuple[TrainCase, int], seen: dict[str, Any]) -> None:
     """Passing k +- 1 micro-batches raises ValueError naming accumulate_grad_batches."""
-    case, delta = example
-    batches = case.with_(accumulate=case.accumulate + 1).micro_batches()[: case.accumulate + delta]
-    model = case.model()
-    before = [p.detach().clone() for p in model.parameters()]
-    try:
-        targets.train_step(model, _sgd(model), batches, case.loss_fn, case.config())
-    except ValueError as err:
-        if "accumulate_grad_batches" not in str(err):
-            raise AssertionError(
-                f"the error does not name accumulate_grad_batches: {err}"
-            ) from None
-    else:
+    case, _ = example
+    info = seen["raised"]
+    if info is None:
         raise AssertionError(
-            f"{len(batches)} micro-batches accepted with accumulate_grad_batches="
+            f"{len(_wrong_count(example))} micro-batches accepted with accumulate_grad_batches="
             f"{case.accumulate}; case {example!r}"
         )
-    _same([p.detach() for p in model.parameters()], before, 0.0, "after the error", example)
+    if not info.is_a("ValueError"):
+        raise AssertionError(f"a wrong micro-batch count raised {info.name}: {info.message}")
+    if "accumulate_grad_batches" not in info.message:
+        raise AssertionError(f"the error does not name accumulate_grad_batches: {info.message}")
+    before = [p.detach() for p in case.model().parameters()]
+    _same(seen["params"], before, 0.0, "after the error", example)
+
+
+def _act_poisoned(targets: Targets, case: TrainCase) -> dict[str, Any]:
+    return _run(targets, case, scaler=_scaler())
 
 
 @conformance_property(
@@ -194,12 +252,12 @@ def wrong_batch_count_rejected(targets: Targets, example: tuple[TrainCase, int])
     roles=("train_step",),
     strategy=train_cases(dtype="float32", clipping=True).map(lambda c: c.with_(poison=True)),
     max_examples=_EXAMPLES,
+    act=_act_poisoned,
 )
-def overflow_step_skipped(targets: Targets, case: TrainCase) -> None:
+def overflow_step_skipped(case: TrainCase, seen: dict[str, Any]) -> None:
     """With a GradScaler, inf/NaN gradients leave every parameter unchanged, whatever clipping."""
     before = [p.detach().clone() for p in case.model().parameters()]
-    after, _ = _run(targets, case, scaler=_scaler())
-    for k, (a, b) in enumerate(zip(after, before, strict=True)):
+    for k, (a, b) in enumerate(zip(seen["params"], before, strict=True)):
         if not torch.equal(a, b):
             raise AssertionError(
                 f"parameter {k} changed in a step with non-finite gradients: {b.tolist()!r} -> "

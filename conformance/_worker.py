@@ -1,0 +1,86 @@
+"""The worker: the only process that imports targets; it performs each property's act.
+
+Internal. A worker is forked by the host (:mod:`conformance._host`) with its channel
+socket, and files for its stdout and stderr. It loads the targets of its roles, says
+``ready`` (or why a target did not load), then answers requests until told to stop or
+killed:
+
+- ``{"op": "act", "module": M, "property": P, "example": <pickle>}`` ->
+  ``{"ok": observation}`` or ``{"raised": ExceptionInfo}`` (an exception escaping the
+  act: the target raised where the clause asks it to work);
+- ``{"op": "bye"}`` -> the worker exits.
+
+Nothing the worker sends is executed by the judge (see :mod:`conformance._wire`).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import socket
+import sys
+from typing import Any
+
+from conformance._wire import Channel, pack
+from conformance.properties import _HARNESS_DIR, Targets, exception_info, find_property
+from conformance.targets import TargetError, describe_object, load_target
+
+__all__ = ["load_roles", "serve"]
+
+
+def load_roles(roles: dict[str, str]) -> tuple[Targets, dict[str, dict[str, str]]]:
+    """Load each role's target; TargetError for the first that cannot be loaded."""
+    objects: dict[str, Any] = {}
+    meta: dict[str, dict[str, str]] = {}
+    for role, text in roles.items():
+        obj = load_target(text, role)
+        objects[role] = obj
+        meta[role] = {"target": text, **describe_object(obj)}
+    return Targets(**objects), meta
+
+
+def _act(request: dict[str, Any], targets: Targets) -> dict[str, Any]:
+    try:
+        prop = find_property(request["module"], request["property"])
+        example = pickle.loads(request["example"])
+    except BaseException as error:
+        info = exception_info(error)
+        return {"harness_error": f"{info.name}: {info.message}"}
+    try:
+        return {"ok": prop.act(targets, example)}
+    except BaseException as error:  # SystemExit and KeyboardInterrupt from the target too
+        return {"raised": exception_info(error, _HARNESS_DIR)}
+
+
+def serve(fd: int, roles: dict[str, str]) -> None:
+    """Load ``roles`` and answer requests on the socket ``fd`` until ``bye`` or EOF."""
+    channel = Channel(socket.socket(fileno=fd))
+    try:
+        targets, meta = load_roles(roles)
+    except TargetError as error:
+        channel.send({"load_error": [error.target, error.reason, error.role]})
+        return
+    except BaseException as error:
+        info = exception_info(error)
+        channel.send({"load_error": [next(iter(roles.values()), ""), info.describe(), None]})
+        return
+    channel.send({"ready": {"pid": os.getpid(), "targets": meta}})
+    while True:
+        request = channel.recv()
+        if not isinstance(request, dict) or request.get("op") != "act":
+            return
+        reply = _act(request, targets)
+        _flush()
+        try:
+            frame = pack(reply)
+        except BaseException as error:
+            frame = pack({"harness_error": f"the observation could not be encoded: {error!r}"})
+        channel.send_frame(frame)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
