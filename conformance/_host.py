@@ -26,9 +26,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conformance._wire import Channel, ChannelClosed, ChannelTimeout, ProtocolError, pack
+if TYPE_CHECKING:  # the wire format imports torch: loaded on first use, after the host starts
+    from conformance._wire import Channel
 
 __all__ = ["Host", "HostError", "Worker", "WorkerCrashed", "WorkerTimeout", "host_main"]
 
@@ -253,6 +254,7 @@ class Worker:
 
     def wait_ready(self, timeout: float) -> dict[str, dict[str, str]]:
         """The loaded targets' descriptions; TargetError if one did not load."""
+        from conformance._wire import ChannelClosed, ChannelTimeout, ProtocolError
         from conformance.targets import TargetError
 
         try:
@@ -274,6 +276,8 @@ class Worker:
 
     def act(self, module: str, pid: str, example: Any, timeout: float) -> dict[str, Any]:
         """Run property ``pid``'s act on ``example``; the worker's reply."""
+        from conformance._wire import ChannelClosed, ChannelTimeout, ProtocolError, pack
+
         frame = pack(
             {"op": "act", "module": module, "property": pid, "example": pickle.dumps(example)}
         )
@@ -292,6 +296,8 @@ class Worker:
         return reply
 
     def _crashed(self, error: BaseException) -> WorkerCrashed:
+        from conformance._wire import ProtocolError
+
         garbage = isinstance(error, ProtocolError)
         status = self.finish(grace=0.0 if garbage else 2.0)
         how = f"sent data that is not the protocol ({error})" if garbage else describe_exit(status)
@@ -367,17 +373,25 @@ class Host:
             )
         theirs.close()
         self.control = ours
+        self._start_timeout = start_timeout
+        self._started = False
+
+    def _await_start(self) -> None:
+        """Wait (once) for the host to finish preloading: the judge works meanwhile."""
+        if self._started:
+            return
         try:
-            self._reply(start_timeout)
+            self._reply(self._start_timeout)
         except HostError:
             self.close()
             raise
+        self._started = True
 
     def _reply(self, timeout: float) -> dict[str, Any]:
         self.control.settimeout(timeout)
         try:
             data = self.control.recv(1 << 16)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             data = None
         except OSError:
             data = b""
@@ -394,6 +408,7 @@ class Host:
 
     def spawn(self, roles: dict[str, str], label: str) -> Worker:
         """A fresh worker that loads ``roles`` (``{role: target}``); call its wait_ready."""
+        self._await_start()
         self._count += 1
         stem = f"{self._count:03d}-{label}"
         out, err = self.dir / f"{stem}.out", self.dir / f"{stem}.err"
@@ -410,6 +425,8 @@ class Host:
                 raise HostError(f"the worker host is gone ({error})") from None
         theirs.close()
         reply = self._reply(60.0)
+        from conformance._wire import Channel
+
         return Worker(self, int(reply["pid"]), Channel(ours), out, err, roles)
 
     def reap(self, pid: int, timeout: float) -> Any:

@@ -20,7 +20,7 @@ from typing import Any
 from conformance._host import Host, HostError, Worker, WorkerCrashed, WorkerTimeout
 from conformance.targets import TargetError
 
-__all__ = ["HOME", "Options", "Session", "worker_sys_path"]
+__all__ = ["HOME", "Options", "Session", "close_hosts", "warm", "worker_sys_path"]
 
 HOME = str(Path(__file__).resolve().parent.parent)
 """The folder holding this distribution's ``conformance``, ``spec`` and ``impl``."""
@@ -45,7 +45,7 @@ def worker_sys_path() -> list[str]:
     cwd = os.path.realpath(os.getcwd())
     out = [HOME]
     for entry in sys.path:
-        if not entry or os.path.realpath(entry) == cwd and cwd != HOME:
+        if not entry or (os.path.realpath(entry) == cwd and cwd != HOME):
             continue
         if entry not in out:
             out.append(entry)
@@ -55,16 +55,22 @@ def worker_sys_path() -> list[str]:
 _HOSTS: dict[Any, Host] = {}
 
 
-def _host(options: Options) -> Host:
+def _host(options: Options, fresh: bool = False) -> Host:
+    """The shared host for ``options`` (a new one if there is none, it died, or ``fresh``)."""
     path = worker_sys_path()
     key = (tuple(path), options.threads, options.memory_limit)
     host = _HOSTS.get(key)
-    if host is None or not host.alive:
+    if host is None or fresh or not host.alive:
         if host is not None:
             host.close()
         host = Host(path, options.threads, options.memory_limit)
         _HOSTS[key] = host
     return host
+
+
+def warm(options: Options | None = None) -> None:
+    """Start the worker host now, so that it preloads torch while the judge imports its own."""
+    _host(options or Options())
 
 
 @atexit.register
@@ -89,7 +95,7 @@ class Session:
         try:
             return _host(self.options).spawn(wanted, "+".join(roles))
         except HostError:  # the host died (killed, out of memory): one fresh try
-            return _host(self.options).spawn(wanted, "+".join(roles))
+            return _host(self.options, fresh=True).spawn(wanted, "+".join(roles))
 
     def _ready(self, worker: Worker, roles: tuple[str, ...]) -> None:
         first = roles[0]
@@ -104,7 +110,9 @@ class Session:
                 first,
             ) from None
         except WorkerCrashed as crash:
-            tail = f"; its stderr ends with:\n{crash.stderr.strip()}" if crash.stderr.strip() else ""
+            tail = (
+                f"; its stderr ends with:\n{crash.stderr.strip()}" if crash.stderr.strip() else ""
+            )
             raise TargetError(
                 self.targets[first], f"the worker {crash.how} while loading it{tail}", first
             ) from None

@@ -20,6 +20,7 @@ the Hypothesis example as a pickle (the worker trusts its judge; not the other w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import select
@@ -288,7 +289,9 @@ def _dec_tagged(tag: str, body: Any, blobs: list[bytes], depth: int) -> Any:
         return _blob(blobs, body)
     if tag == "E":
         kind, mro, message, where, frames = body
-        return ExceptionInfo(str(kind), tuple(map(str, mro)), str(message), str(where), tuple(map(str, frames)))
+        return ExceptionInfo(
+            str(kind), tuple(map(str, mro)), str(message), str(where), tuple(map(str, frames))
+        )
     if tag == "O":
         return Opaque(str(body[0]), str(body[1]))
     raise ProtocolError(f"unknown tag {tag!r}")
@@ -373,7 +376,5 @@ class Channel:
         return unpack(body)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(OSError):
             self.sock.close()
-        except OSError:
-            pass

@@ -15,6 +15,7 @@ Nothing the worker sends is executed by the judge (see :mod:`conformance._wire`)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import socket
@@ -80,7 +81,5 @@ def serve(fd: int, roles: dict[str, str]) -> None:
 
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BaseException):
             stream.flush()
-        except BaseException:
-            pass

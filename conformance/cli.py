@@ -96,10 +96,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     limits = check.add_argument_group("limits (each enforced by stopping the worker)")
     limits.add_argument(
-        "--time-limit", type=_positive(float), metavar="SECONDS", help="per property (default: the profile's)"
+        "--time-limit",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="per property (default: the profile's)",
     )
     limits.add_argument(
-        "--call-limit", type=_positive(float), metavar="SECONDS", help="per example (default: none beyond the property's)"
+        "--call-limit",
+        type=_positive(float),
+        metavar="SECONDS",
+        help="per example (default: none beyond the property's)",
     )
     limits.add_argument(
         "--import-limit",
@@ -109,7 +115,10 @@ def _parser() -> argparse.ArgumentParser:
         help="for loading each target (default 120)",
     )
     limits.add_argument(
-        "--memory-limit", type=_positive(int), metavar="MIB", help="address-space cap of each worker"
+        "--memory-limit",
+        type=_positive(int),
+        metavar="MIB",
+        help="address-space cap of each worker",
     )
     check.add_argument(
         "--threads",
@@ -185,7 +194,10 @@ def _write(path: str, text: str) -> None:
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _own_packages(err)
-    from conformance._session import Options
+    from conformance._session import Options, warm
+
+    options = Options(args.threads, args.memory_limit, args.import_limit)
+    warm(options)  # the host imports torch while this process does
     from conformance.runner import run_conformance
     from conformance.targets import TargetError
     from conformance.xfail import XfailError
@@ -212,7 +224,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             call_limit=args.call_limit,
             strict=args.strict,
             progress=progress if args.progress else None,
-            options=Options(args.threads, args.memory_limit, args.import_limit),
+            options=options,
         )
     except (TargetError, XfailError, ValueError) as error:
         print(f"conformance: error: {error}", file=err)

@@ -7,113 +7,147 @@ for at least one role, pytest collects one test per applicable property, named
     pytest --conformance-agc=mypkg.clipping:agc --conformance-profile=default
     pytest --conformance-block=src/blocks.py:StableBlock -k BLK-007
 
-Options: ``--conformance-<role>=TARGET`` for each role (``agc``, ``clip``,
-``train-step``, ``block``, ``generator``, ``stable-generator``, ``registry``,
-``tf-config``, ``torch-config``, ``bridge``, ``spectral-conv``, ``plain-block``,
-``register``, ``model-config``, ``build-generator``), ``--conformance-profile``,
+Options: ``--conformance-<role>=TARGET`` for each role of
+:data:`conformance.roles.ROLE_TABLE`, ``--conformance-profile``,
 ``--conformance-seed``, ``--conformance-xfail=FILE``,
-``--conformance-time-limit=SECONDS`` and ``--conformance-strict``. A target that
-cannot be loaded is a usage error. Entries of the xfail file become ``xfail``
-marks; a failing SHOULD clause is reported as xfailed (advisory) unless
-``--conformance-strict``. Without any ``--conformance-<role>`` option the
-plugin adds nothing and imports nothing beyond this module.
+``--conformance-time-limit=SECONDS``, ``--conformance-call-limit=SECONDS``,
+``--conformance-threads=N`` and ``--conformance-strict``.
+
+The targets are never imported into the pytest process: the plugin starts a judge
+process of its own (the installed distribution, whatever folder pytest runs in), which
+loads each target in a worker process, exactly as ``conformance check`` does; each item
+asks the judge for one property's result. A target that cannot be loaded is a usage
+error. Entries of the xfail file become ``xfail`` marks; a failing SHOULD clause is
+reported as xfailed (advisory) unless ``--conformance-strict``. Without any
+``--conformance-<role>`` option the plugin adds nothing and imports nothing beyond
+this module and the role table.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
-from conformance.roles import ROLES
+from conformance.roles import ROLE_TABLE
 
-if TYPE_CHECKING:
-    from conformance.properties import Property, Targets
-    from conformance.report import Result
-
-__all__ = ["ConformanceFailure", "ConformanceItem"]
-
+__all__ = ["ConformanceFailure", "ConformanceItem", "Judge"]
 
 _PROFILES = ("quick", "default", "thorough")
-
-
-def _option(role: str) -> str:
-    return "--conformance-" + role.replace("_", "-")
+_BAD = ("failed", "error", "crashed", "timeout")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("conformance", "fno-stability conformance properties")
-    for role in ROLES:
+    for row in ROLE_TABLE:
         group.addoption(
-            _option(role),
-            dest=f"conformance_{role}",
+            row.plugin_option,
+            dest=f"conformance_{row.name}",
             metavar="TARGET",
             default=None,
-            help=f"check this 'pkg.mod:attr' or 'file.py:attr' as the {role} role",
+            help=f"check this 'pkg.mod:attr' or 'file.py:attr' as the {row.name} role",
         )
     group.addoption("--conformance-profile", choices=_PROFILES, default="quick")
     group.addoption("--conformance-seed", type=int, default=0, metavar="N")
     group.addoption("--conformance-xfail", metavar="FILE", default=None)
     group.addoption("--conformance-time-limit", type=float, metavar="SECONDS", default=None)
+    group.addoption("--conformance-call-limit", type=float, metavar="SECONDS", default=None)
+    group.addoption("--conformance-threads", type=int, metavar="N", default=1)
     group.addoption("--conformance-strict", action="store_true", help="failing SHOULD clauses fail")
 
 
 def _given(config: pytest.Config) -> dict[str, str]:
     return {
-        role: value
-        for role in ROLES
-        if (value := config.getoption(f"conformance_{role}", default=None)) is not None
+        row.name: value
+        for row in ROLE_TABLE
+        if (value := config.getoption(f"conformance_{row.name}", default=None)) is not None
     }
 
 
-class ConformanceFailure(AssertionError):
-    """A property failed or errored; carries the runner's :class:`Result`."""
+class Judge:
+    """The judge process the plugin talks to (JSON lines over its stdin and stdout)."""
 
-    def __init__(self, result: Result) -> None:
-        super().__init__(result.message)
+    def __init__(self) -> None:
+        from conformance._serve import BOOT
+        from conformance._session import worker_sys_path
+
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", BOOT, json.dumps(worker_sys_path())],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            start_new_session=True,  # Ctrl-C reaches pytest, which stops the judge
+        )
+
+    def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(json.dumps(request) + "\n")
+            self.proc.stdin.flush()
+            line = self.proc.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
+        if not line:
+            raise RuntimeError(f"the conformance judge process ended (status {self.proc.poll()})")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.ask({"op": "bye"})
+        with contextlib.suppress(Exception):
+            self.proc.wait(10)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+class ConformanceFailure(AssertionError):
+    """A property was bad (failed, errored, crashed, timed out); carries its result dict."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        super().__init__(result.get("message", ""))
         self.result = result
 
 
 class ConformanceItem(pytest.Item):
-    """One property checked against the targets given on the command line."""
+    """One property, checked by the plugin's judge against the targets given."""
 
-    def __init__(
-        self, *, prop: Property, targets: Targets, skip: str | None, **kwargs: Any
-    ) -> None:
+    def __init__(self, *, entry: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.prop, self.targets, self.skip = prop, targets, skip
-        self.result: Result | None = None
+        self.entry = entry
+        self.result: dict[str, Any] | None = None
 
     def runtest(self) -> None:
-        from conformance.runner import run_property
-
-        if self.skip is not None:
-            pytest.skip(self.skip)
-        opt = self.config.getoption
-        result = run_property(
-            self.prop,
-            self.targets,
-            opt("conformance_profile"),
-            opt("conformance_seed"),
-            opt("conformance_time_limit"),
-        )
+        if self.entry["skip"] is not None:
+            pytest.skip(self.entry["skip"])
+        judge: Judge = self.config.stash[_JUDGE]
+        result = judge.ask({"op": "run", "property": self.entry["id"]})["result"]
         self.result = result
-        if not result.bad:
+        if result["status"] not in _BAD:
             return
-        if result.level == "SHOULD" and not opt("conformance_strict"):
-            pytest.xfail(f"advisory SHOULD clause {result.clause} fails: {result.message}")
+        if result["level"] == "SHOULD" and not self.config.getoption("conformance_strict"):
+            pytest.xfail(f"advisory SHOULD clause {result['clause']} fails: {result['message']}")
         raise ConformanceFailure(result)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, ConformanceFailure):
             r = excinfo.value.result
-            parts = [f"{r.clause} ({r.level}) {r.title}: {r.property} {r.status}", r.message]
-            if r.example is not None:
-                parts += ["counterexample:", r.example]
-            if r.reproduction:
-                parts += ["reproduce:", r.reproduction]
+            parts = [f"{r['clause']} ({r['level']}) {r['title']}: {r['property']} {r['status']}"]
+            parts.append(r["message"])
+            if r.get("output"):
+                parts += ["the target printed:", r["output"]]
+            if r.get("example") is not None:
+                parts += ["counterexample:", r["example"]]
+            if r.get("reproduction"):
+                parts += ["reproduce:", r["reproduction"]]
             return "\n".join(parts)
         return str(super().repr_failure(excinfo))
 
@@ -121,70 +155,65 @@ class ConformanceItem(pytest.Item):
         return self.path, None, self.name
 
 
-_STATE = pytest.StashKey["_Loaded"]()
-
-
-class _Loaded:
-    """Targets and xfail entries, loaded once at configure time."""
-
-    def __init__(self, given: dict[str, str]) -> None:
-        from conformance.targets import resolve_targets
-
-        self.given = given
-        self.targets, self.unavailable = resolve_targets(given)
-        self.entries: list[Any] = []
+_JUDGE = pytest.StashKey[Judge]()
+_LISTED = pytest.StashKey[list[dict[str, Any]]]()
 
 
 class ConformanceCollector(pytest.Collector):
     """Holds the conformance items (parent of every :class:`ConformanceItem`)."""
 
     def collect(self) -> Iterator[pytest.Item]:
-        from conformance.runner import _skip_reason, select_properties
-        from conformance.xfail import match_xfail
-
-        loaded = self.config.stash[_STATE]
-        for prop in select_properties(None):
-            if not set(prop.roles) & set(loaded.given):
-                continue
+        for entry in self.config.stash[_LISTED]:
             item = ConformanceItem.from_parent(
-                self,
-                name=f"{prop.clause}::{prop.id}",
-                prop=prop,
-                targets=loaded.targets,
-                skip=_skip_reason(prop, loaded.targets, loaded.unavailable),
+                self, name=f"{entry['clause']}::{entry['id']}", entry=entry
             )
-            entry = match_xfail(loaded.entries, prop.clause, prop.id)
-            if entry is not None:
-                item.add_marker(pytest.mark.xfail(reason=entry.reason, strict=False))
+            if entry["xfail"] is not None:
+                item.add_marker(pytest.mark.xfail(reason=entry["xfail"], strict=False))
             item.add_marker(pytest.mark.conformance)
             yield item
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Load the targets (and xfail file) given; a bad one is a usage error."""
+    """Start the judge and load the targets given; one that cannot be loaded is a usage error."""
     given = _given(config)
     if not given:
         return
-    from conformance.targets import TargetError
-    from conformance.xfail import XfailError, load_xfail
-
     config.addinivalue_line(
         "markers", "conformance: a conformance property (added by --conformance-* options)"
     )
-    try:
-        loaded = _Loaded(given)
-        xfail_file = config.getoption("conformance_xfail")
-        loaded.entries = load_xfail(xfail_file) if xfail_file else []
-    except (TargetError, XfailError) as error:
-        raise pytest.UsageError(str(error)) from None
-    config.stash[_STATE] = loaded
+    opt = config.getoption
+    xfail = opt("conformance_xfail")
+    judge = Judge()
+    reply = judge.ask(
+        {
+            "op": "start",
+            "targets": given,
+            "profile": opt("conformance_profile"),
+            "seed": opt("conformance_seed"),
+            "time_limit": opt("conformance_time_limit"),
+            "call_limit": opt("conformance_call_limit"),
+            "threads": opt("conformance_threads"),
+            "xfail": str(Path(xfail).resolve()) if xfail else None,
+        }
+    )
+    if "error" in reply:
+        judge.close()
+        raise pytest.UsageError(reply["error"])
+    config.stash[_JUDGE] = judge
+    config.stash[_LISTED] = reply["properties"]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    judge = config.stash.get(_JUDGE, None)
+    if judge is not None:
+        judge.close()
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_make_collect_report(collector: pytest.Collector) -> Any:
     """Add the conformance collector to the session's own collection."""
     report = yield
-    if isinstance(collector, pytest.Session) and report.passed and _STATE in collector.config.stash:
+    if isinstance(collector, pytest.Session) and report.passed and _JUDGE in collector.config.stash:
         report.result.append(
             ConformanceCollector.from_parent(collector, name="conformance", nodeid="conformance")
         )

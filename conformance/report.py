@@ -72,9 +72,7 @@ from xml.etree import ElementTree as ET
 
 __all__ = ["BAD", "STATUSES", "PropertyError", "Report", "Result", "Status", "clean"]
 
-Status = Literal[
-    "passed", "failed", "error", "crashed", "timeout", "skipped", "xfailed", "xpassed"
-]
+Status = Literal["passed", "failed", "error", "crashed", "timeout", "skipped", "xfailed", "xpassed"]
 STATUSES: tuple[str, ...] = (
     "passed",
     "failed",
@@ -199,7 +197,8 @@ class Report:
         self.warnings = [clean(w) for w in self.warnings]
         self.unavailable = {k: clean(v) for k, v in self.unavailable.items()}
         self.resolved = {
-            role: {k: clean(v, 1000) for k, v in info.items()} for role, info in self.resolved.items()
+            role: {k: clean(v, 1000) for k, v in info.items()}
+            for role, info in self.resolved.items()
         }
 
     def failing_clauses(self) -> list[str]:
@@ -368,7 +367,9 @@ class Report:
         ):
             ET.SubElement(props, "property", name=key, value=value)
         for role in group.split("+"):
-            ET.SubElement(props, "property", name=f"target.{role}", value=self.targets.get(role, ""))
+            ET.SubElement(
+                props, "property", name=f"target.{role}", value=self.targets.get(role, "")
+            )
         for r in results:
             case = ET.SubElement(
                 suite,

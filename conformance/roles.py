@@ -56,7 +56,11 @@ class Role:
 
 
 ROLE_TABLE: tuple[Role, ...] = (
-    Role("agc", "fn(parameters, clip_factor=..., eps=...) clips .grad in place", "impl:adaptive_gradient_clip_"),
+    Role(
+        "agc",
+        "fn(parameters, clip_factor=..., eps=...) clips .grad in place",
+        "impl:adaptive_gradient_clip_",
+    ),
     Role(
         "clip",
         "fn(parameters, algorithm, value) clips .grad in place ('norm' | 'value' | 'agc')",
@@ -67,16 +71,32 @@ ROLE_TABLE: tuple[Role, ...] = (
         "fn(model, optimizer, micro_batches, loss_fn, config, *, scaler=None)",
         "impl:training_step",
     ),
-    Role("block", "Block(channels, modes) -> module (B, C, H, W) -> (B, C, H, W)", "impl:StablePtychoBlock"),
+    Role(
+        "block",
+        "Block(channels, modes) -> module (B, C, H, W) -> (B, C, H, W)",
+        "impl:StablePtychoBlock",
+    ),
     Role(
         "generator",
         "Generator(in_channels, out_channels, hidden_channels, n_blocks, modes, C) -> module "
         "(B, C*in, H, W) -> (B, H, W, C, out)",
         "impl:HybridUNOGenerator",
     ),
-    Role("stable_generator", "as generator, with every block the stable block", "impl:StableHybridGenerator"),
-    Role("registry", "resolve(name) -> generator class; LookupError for an unknown name", "impl:resolve_generator"),
-    Role("tf_config", "TFConfig(**fields) -> object with the fields as attributes", "spec:TFTrainingConfig"),
+    Role(
+        "stable_generator",
+        "as generator, with every block the stable block",
+        "impl:StableHybridGenerator",
+    ),
+    Role(
+        "registry",
+        "resolve(name) -> generator class; LookupError for an unknown name",
+        "impl:resolve_generator",
+    ),
+    Role(
+        "tf_config",
+        "TFConfig(**fields) -> object with the fields as attributes",
+        "spec:TFTrainingConfig",
+    ),
     Role(
         "torch_config",
         "TorchConfig(**fields) -> object with the fields as attributes",
@@ -93,8 +113,16 @@ ROLE_TABLE: tuple[Role, ...] = (
         "SpectralConv(in_channels, out_channels, modes) -> module (B, in, H, W) -> (B, out, H, W)",
         "impl:SpectralConv2d",
     ),
-    Role("plain_block", "PtychoBlock(channels, modes) -> module y = x + GELU(S(x) + K(x))", "impl:PtychoBlock"),
-    Role("register", "register(name)(cls) adds a generator class to the registry role's table", "impl:register"),
+    Role(
+        "plain_block",
+        "PtychoBlock(channels, modes) -> module y = x + GELU(S(x) + K(x))",
+        "impl:PtychoBlock",
+    ),
+    Role(
+        "register",
+        "register(name)(cls) adds a generator class to the registry role's table",
+        "impl:register",
+    ),
     Role(
         "model_config",
         "ModelConfig(architecture=..., N=..., fno_width=..., ...) -> config object",

@@ -43,7 +43,8 @@ from conformance._wire import ExceptionInfo
 from conformance.profiles import Profile, get_profile
 from conformance.properties import PROPERTIES, Property, Targets
 from conformance.report import Report, Result, Status
-from conformance.roles import ROLES, role as role_row
+from conformance.roles import ROLES
+from conformance.roles import role as role_row
 from conformance.targets import TargetError, canonical, object_name
 from conformance.xfail import XfailEntry, load_xfail, match_xfail, unused_entries
 
@@ -445,7 +446,9 @@ def run_conformance(
         raise
     finally:
         session.close()
-    return _report(names, requested, session, results, entries, chosen, prof, seed, strict, interrupted)
+    return _report(
+        names, requested, session, results, entries, chosen, prof, seed, strict, interrupted
+    )
 
 
 def _one(

@@ -37,7 +37,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from conformance.roles import ROLES, role as role_row
+from conformance.roles import ROLES
+from conformance.roles import role as role_row
 
 __all__ = [
     "EXPECTED_FORM",
@@ -254,7 +255,9 @@ def load_target(text: str, role: str | None = None) -> Any:
     Runs the target's module code: the harness calls it only in worker processes.
     """
     location, attr = parse_target(text, role)
-    module = _load_file(text, location, role) if is_file(location) else _import(text, location, role)
+    module = (
+        _load_file(text, location, role) if is_file(location) else _import(text, location, role)
+    )
     obj = module if attr is None else _attribute(text, module, attr, role)
     check_shape(text, obj, role)
     return obj
@@ -266,7 +269,7 @@ def describe_object(obj: Any) -> dict[str, str]:
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None) or ""
     file = ""
     try:
-        file = inspect.getsourcefile(obj) or inspect.getfile(obj)  # type: ignore[arg-type]
+        file = inspect.getsourcefile(obj) or inspect.getfile(obj)
     except (TypeError, OSError):
         file = getattr(module, "__file__", None) or ""
     if isinstance(obj, ModuleType):

@@ -47,7 +47,7 @@ def test_exit_1_and_a_counterexample_when_a_clause_fails(
     assert (
         "counterexample:" in out and "BadValue(side='torch', field='gradient_clip_algorithm'" in out
     )
-    assert "reproduce:" in out and "load_target(" in out
+    assert "reproduce:" in out and "reproduce('cfg.torch_unknown_algorithm_rejected'" in out
 
 
 @pytest.mark.parametrize(
@@ -61,6 +61,8 @@ def test_exit_1_and_a_counterexample_when_a_clause_fails(
         (["check", "--clause", "XYZ-999"], "matches no property"),
         (["check", "--seed", "one"], "invalid int value"),
         (["check", "--time-limit", "0"], "must be > 0"),
+        (["check", "--threads", "0"], "must be > 0"),
+        (["check", "--import-limit", "x"], "is not a number"),
         (["frobnicate"], "invalid choice"),
         (["check", "--xfail", "/no/such/xfail.txt"], "cannot read xfail file"),
     ],
@@ -203,7 +205,9 @@ def test_clauses_and_roles_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 0
     assert "CFG-003" in out and "cfg.torch_unknown_algorithm_rejected [torch_config]" in out
     code, out, _ = run(capsys, "roles")
-    assert code == 0 and "--train-step" in out and "default: impl:training_step" in out
+    assert code == 0 and "--train-step" in out and "bundled: impl:training_step" in out
+    code, out, _ = run(capsys, "roles", "--markdown")
+    assert code == 0 and out.startswith("| role | option |") and "`--train-step`" in out
 
 
 def test_python_dash_m_exit_codes() -> None:

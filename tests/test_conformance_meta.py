@@ -11,8 +11,8 @@ import torch
 from hypothesis import HealthCheck, given, settings
 
 import spec
-from conformance.properties import PROPERTIES, ROLES, Property
-from conformance.targets import DEFAULT_TARGETS, ROLE_CALLS
+from conformance.properties import PROPERTIES, Property
+from conformance.roles import ROLE_TABLE, ROLES, markdown_table
 
 TESTS = Path(__file__).resolve().parent
 PROPERTY_FAMILIES = ("CFG", "AGC", "TRN", "BLK", "REG")
@@ -57,7 +57,9 @@ def test_every_property_cites_an_existing_clause_and_known_roles() -> None:
 
 
 def test_every_role_has_a_default_and_a_canonical_call() -> None:
-    assert set(DEFAULT_TARGETS) == set(ROLES) == set(ROLE_CALLS)
+    assert tuple(r.name for r in ROLE_TABLE) == ROLES and len(set(ROLES)) == len(ROLES)
+    for row in ROLE_TABLE:
+        assert (row.call and ":" in row.default) or row.shape == "bridge", row
     used = {r for p in PROPERTIES for r in p.roles}
     assert used == set(ROLES), f"roles no property uses: {sorted(set(ROLES) - used)}"
 
@@ -90,3 +92,11 @@ def test_example_repr_round_trips(prop: Property) -> None:
         assert repr(eval(text, namespace)) == text
 
     check()
+
+
+def test_readme_role_table_is_the_role_table() -> None:
+    """The README's role table is ``conformance roles --markdown``, word for word."""
+    readme = (TESTS.parent / "README.md").read_text(encoding="utf-8")
+    assert markdown_table() in readme, (
+        "README role table is stale: paste `conformance roles --markdown`"
+    )

@@ -29,16 +29,14 @@ def inner(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.
     return pytester
 
 
-def test_every_role_is_a_targets_field_and_an_option() -> None:
-    import dataclasses
-
-    from conformance.plugin import _option
+def test_every_role_is_a_targets_attribute_and_an_option(inner: pytest.Pytester) -> None:
     from conformance.properties import Targets
-    from conformance.roles import ROLES
+    from conformance.roles import ROLE_TABLE
 
-    fields = {f.name for f in dataclasses.fields(Targets)} - {"names"}
-    assert set(ROLES) == fields, sorted(set(ROLES) ^ fields)
-    assert [_option(r) for r in ROLES][:2] == ["--conformance-agc", "--conformance-clip"]
+    assert all(getattr(Targets(), r.name) is None for r in ROLE_TABLE)
+    help_text = inner.runpytest(*PLUGIN, "--help").stdout.str()
+    missing = [r.plugin_option for r in ROLE_TABLE if r.plugin_option not in help_text]
+    assert not missing, missing
 
 
 def test_no_option_changes_nothing(inner: pytest.Pytester) -> None:
@@ -120,7 +118,7 @@ def test_profile_and_seed_options_reach_the_runner(inner: pytest.Pytester) -> No
         "def pytest_runtest_teardown(item):\n"
         "    r = getattr(item, 'result', None)\n"
         "    if r is not None:\n"
-        "        open('examples.txt', 'a').write(f'{r.property} {r.examples}\\n')\n"
+        "        open('examples.txt', 'a').write(f\"{r['property']} {r['examples']}\\n\")\n"
     )
     result = inner.runpytest(
         *PLUGIN, "--conformance-profile=default", "--conformance-seed=3",
@@ -158,3 +156,30 @@ def test_plugin_module_needs_no_torch_to_import() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_a_crashing_target_fails_its_items_and_the_test_run_goes_on(
+    inner: pytest.Pytester,
+) -> None:
+    """Items run in the plugin's judge and its workers: a target calling os._exit ends only
+    its worker, never the pytest process."""
+    result = inner.runpytest(
+        *PLUGIN, f"--conformance-agc={ROOT}/tests/hostile/exits.py:agc",
+        "-k", "AGC-001 or AGC-004 or test_own",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1, failed=2, deselected=result.parseoutcomes()["deselected"])
+    out = result.stdout.str()
+    assert "agc.unit_rule crashed" in out and "exited with status 0" in out
+
+
+def test_a_folder_with_its_own_spec_neither_breaks_the_plugin_nor_is_checked(
+    inner: pytest.Pytester,
+) -> None:
+    (inner.path / "spec").mkdir()
+    (inner.path / "spec" / "__init__.py").write_text("raise RuntimeError('a shadowing spec')\n")
+    plain = inner.runpytest_subprocess(*PLUGIN, "-q", "test_own.py")
+    plain.assert_outcomes(passed=1)
+    checked = inner.runpytest_subprocess(
+        *PLUGIN, "-q", "--conformance-torch-config=spec:TorchTrainingConfig", "-k", "CFG-002"
+    )
+    checked.assert_outcomes(passed=1, deselected=checked.parseoutcomes()["deselected"])

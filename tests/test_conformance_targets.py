@@ -9,10 +9,8 @@ from pathlib import Path
 
 import pytest
 
-import conformance.targets as targets_mod
 import spec
-from conformance.runner import run_conformance
-from conformance.targets import DEFAULT_TARGETS, TargetError, load_target, resolve_targets
+from conformance.targets import TargetError, canonical, load_target, object_name, parse_target
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -116,29 +114,29 @@ def test_role_shape_is_checked(boom_package: Path) -> None:
         load_target("impl:adaptive_gradient_clip_", role="agcc")
 
 
-def test_resolve_only_the_given_roles() -> None:
-    targets, missing = resolve_targets({"agc": "impl:adaptive_gradient_clip_", "bridge": "spec"})
-    assert targets.agc is not None and targets.bridge is spec and targets.block is None
-    assert targets.names == {"agc": "impl:adaptive_gradient_clip_", "bridge": "spec"}
-    assert missing == {}
-    with pytest.raises(ValueError, match="unknown roles"):
-        resolve_targets({"agcc": "impl:x"})
+def test_parsing_imports_nothing(boom_package: Path) -> None:
+    """The judge only parses names: nothing is imported, files are made absolute."""
+    path = boom_package / "boompkg" / "utils" / "agc.py"
+    assert parse_target(f"{path}:clip", "agc") == (str(path), "clip")
+    assert parse_target("spec", "bridge") == ("spec", None)
+    assert canonical("boompkg/utils/agc.py:clip", "agc").startswith("/")
+    assert "boompkg" not in sys.modules
+    with pytest.raises(TargetError, match="no ':'"):
+        parse_target("impl", "agc")
 
 
-def test_missing_defaults_are_skipped_not_errors(monkeypatch: pytest.MonkeyPatch) -> None:
-    """While impl is being built, a default that does not exist yet is skipped with a reason."""
-    patched = {**DEFAULT_TARGETS, "agc": "impl:not_written_yet"}
-    monkeypatch.setattr(targets_mod, "DEFAULT_TARGETS", patched)
-    targets, missing = resolve_targets(None)
-    assert targets.agc is None and "not available in impl" in missing["agc"]
-    assert targets.torch_config is spec.TorchTrainingConfig
-    report = run_conformance(None, clauses=["AGC-001", "CFG-002"])
-    status = {r.property: (r.status, r.message) for r in report.results}
-    assert status["agc.unit_rule"][0] == "skipped"
-    assert "not available in impl" in status["agc.unit_rule"][1]
-    assert status["cfg.torch_algorithm_default"][0] == "passed"
-    assert report.exit_status == 0
-    assert "agc" in report.unavailable
+def module_level_agc(parameters: object, clip_factor: float = 0.01, eps: float = 1e-3) -> None:
+    """A module-level function: nameable for a worker."""
+
+
+def test_object_names_for_workers() -> None:
+    assert object_name(spec.TorchTrainingConfig) == "spec.config:TorchTrainingConfig"
+    assert object_name(spec) == "spec"
+    assert object_name(module_level_agc).endswith(":module_level_agc")
+    with pytest.raises(TargetError, match="not reachable by name"):
+        object_name(lambda: None)
+    with pytest.raises(TargetError, match="module-level function or class"):
+        object_name(object())
 
 
 def test_cli_loads_a_file_target_from_a_fresh_interpreter(boom_package: Path) -> None:

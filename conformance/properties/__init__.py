@@ -106,6 +106,7 @@ class Attempt:
 
 def exception_info(error: BaseException, harness_dir: str = "") -> ExceptionInfo:
     """``error`` as data; ``where`` names its deepest frame outside ``harness_dir``."""
+
     def safe(fn: Callable[[], str], fallback: str) -> str:
         try:
             text = fn()
@@ -143,8 +144,6 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Attempt:
         return Attempt(value=fn(*args, **kwargs))
     except Exception as error:
         return Attempt(raised=exception_info(error, _HARNESS_DIR))
-
-
 
 
 @dataclass(frozen=True)

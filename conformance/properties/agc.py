@@ -96,7 +96,7 @@ def _grad(facts: dict[str, Any]) -> torch.Tensor:
     grad = facts["grad"]
     if grad is None:
         raise AssertionError("a parameter's .grad was a tensor before the call and None after it")
-    return grad  # type: ignore[no-any-return]
+    return grad
 
 
 def _before(case: AGCCase) -> tuple[list[torch.Tensor], list[Array], list[Any]]:
@@ -165,7 +165,9 @@ def _act_rows(targets: Targets, case: AGCCase) -> dict[str, Any]:
         if spec_p.grad is None:
             rows.append(None)
             continue
-        alone = AGCCase(params=tuple(_split_rows(spec_p)), clip_factor=case.clip_factor, eps=case.eps)
+        alone = AGCCase(
+            params=tuple(_split_rows(spec_p)), clip_factor=case.clip_factor, eps=case.eps
+        )
         parts = alone.make_params()
         targets.agc(parts, clip_factor=case.clip_factor, eps=case.eps)
         rows.append([q.grad for q in parts])
@@ -282,7 +284,9 @@ def _rescaled(example: LocalityCase) -> AGCCase | None:
     if not torch.isfinite(changed).all():
         return None  # the rescaled unit overflowed this dtype: nothing to compare
     edited = ParamCase(target.weight, changed.tolist(), target.dtype, target.layout)
-    return case.with_params([edited if k == example.param else p for k, p in enumerate(case.params)])
+    return case.with_params(
+        [edited if k == example.param else p for k, p in enumerate(case.params)]
+    )
 
 
 def _act_locality(targets: Targets, example: LocalityCase) -> dict[str, Any]:
@@ -442,7 +446,9 @@ def dtype_kept(case: AGCCase, seen: dict[str, Any]) -> None:
         d = p.torch_dtype
         got = _grad(facts).dtype
         if got != d or facts["dtype"] != d:
-            raise AssertionError(f"param {k}: dtype {d} became grad {got} / weight {facts['dtype']}; {case!r}")
+            raise AssertionError(
+                f"param {k}: dtype {d} became grad {got} / weight {facts['dtype']}; {case!r}"
+            )
 
 
 def _real_twin(p: ParamCase) -> ParamCase:
@@ -492,7 +498,9 @@ def matches_reference(case: AGCCase, seen: dict[str, Any]) -> None:
 
 
 def _contiguous(case: AGCCase) -> AGCCase:
-    return case.with_params([ParamCase(p.weight, p.grad, p.dtype, "contiguous") for p in case.params])
+    return case.with_params(
+        [ParamCase(p.weight, p.grad, p.dtype, "contiguous") for p in case.params]
+    )
 
 
 def _act_layouts(targets: Targets, case: AGCCase) -> dict[str, Any]:
@@ -516,14 +524,19 @@ def noncontiguous_like_contiguous(case: AGCCase, seen: dict[str, Any]) -> None:
             continue
         dtype = p.torch_dtype
         got, want = as64(_grad(facts)), as64(_grad({"grad": b}))
-        _close(got, want, rtol(dtype), atol(dtype), f"param {k} (non-contiguous vs contiguous)", case)
+        _close(
+            got, want, rtol(dtype), atol(dtype), f"param {k} (non-contiguous vs contiguous)", case
+        )
         gaps = facts.get("gaps")
-        if p.layout == "strided" and gaps is not None:
-            if bits(gaps) != bits(torch.full_like(gaps, 7.0)):
-                raise AssertionError(
-                    f"param {k}: entries of the gradient's buffer outside the view changed; "
-                    f"case {case!r}"
-                )
+        if (
+            p.layout == "strided"
+            and gaps is not None
+            and bits(gaps) != bits(torch.full_like(gaps, 7.0))
+        ):
+            raise AssertionError(
+                f"param {k}: entries of the gradient's buffer outside the view changed; "
+                f"case {case!r}"
+            )
 
 
 def _act_bad_arguments(targets: Targets, example: BadAGCArgument) -> dict[str, Any]:

@@ -166,11 +166,17 @@ def _per_side(
 
 
 def _act_algorithms(cls: Any, _: None) -> list[dict[str, Any]]:
-    return [build(cls, {"gradient_clip_algorithm": a}, ["gradient_clip_algorithm"]) for a in ALGORITHMS]
+    return [
+        build(cls, {"gradient_clip_algorithm": a}, ["gradient_clip_algorithm"]) for a in ALGORITHMS
+    ]
 
 
 @_per_side(
-    "CFG-001", "algorithm_values", lambda _: None, _act_algorithms, "Each of 'norm', 'value', 'agc' builds"
+    "CFG-001",
+    "algorithm_values",
+    lambda _: None,
+    _act_algorithms,
+    "Each of 'norm', 'value', 'agc' builds",
 )
 def _algorithm_values(side: Side, _: None, seen: list[dict[str, Any]]) -> None:
     for algorithm, one in zip(ALGORITHMS, seen, strict=True):
@@ -199,7 +205,9 @@ def _act_default(cls: Any, _: None) -> dict[str, Any]:
 def _algorithm_default(side: Side, _: None, seen: dict[str, Any]) -> None:
     got = built(seen, "CFG-002", {}, side)["gradient_clip_algorithm"]
     if got != "norm":
-        raise AssertionError(f"{_name(side)}: gradient_clip_algorithm defaults to {got!r}, not 'norm'")
+        raise AssertionError(
+            f"{_name(side)}: gradient_clip_algorithm defaults to {got!r}, not 'norm'"
+        )
 
 
 # --- CFG-003: other algorithms rejected, the error naming field, value, allowed values ---------
@@ -306,7 +314,11 @@ def _act_unknown_key(cls: Any, key: str) -> dict[str, Any]:
 
 
 @_per_side(
-    "CFG-008", "unknown_key_rejected", unknown_keys, _act_unknown_key, "A key that is not a field is rejected"
+    "CFG-008",
+    "unknown_key_rejected",
+    unknown_keys,
+    _act_unknown_key,
+    "A key that is not a field is rejected",
 )
 def _unknown_key(side: Side, key: str, seen: dict[str, Any]) -> None:
     if seen["declared"]:
@@ -361,7 +373,11 @@ def _act_across(targets: Targets, case: ConfigCase, back: bool) -> dict[str, Any
     out["there"] = {"attrs": _read(there.value, _fields(other))}
     if back:
         again = attempt(_convert, targets, there.value, side)
-        out["back"] = {"raised": again.raised} if not again.ok else {"attrs": _read(again.value, _fields(side))}
+        out["back"] = (
+            {"raised": again.raised}
+            if not again.ok
+            else {"attrs": _read(again.value, _fields(side))}
+        )
     return out
 
 

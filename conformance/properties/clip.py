@@ -30,7 +30,7 @@ _REAL = ("float32", "float64", "float16", "bfloat16")
 def _after(g: Any) -> torch.Tensor:
     if g is None:
         raise AssertionError("a parameter's .grad was a tensor before the call and None after it")
-    return g  # type: ignore[no-any-return]
+    return g
 
 
 def _act_clip(targets: Targets, ex: ClipCase) -> dict[str, Any]:
@@ -45,7 +45,9 @@ def _act_may_raise(targets: Targets, ex: ClipCase) -> dict[str, Any]:
     return {"raised": got.raised, "grads": [p.grad for p in params]}
 
 
-def _compare(got: list[Any], want: list[torch.Tensor], scale: float, what: str, ex: ClipCase) -> None:
+def _compare(
+    got: list[Any], want: list[torch.Tensor], scale: float, what: str, ex: ClipCase
+) -> None:
     for k, (a, b) in enumerate(zip(got, want, strict=True)):
         if b.grad is None:
             continue

@@ -31,7 +31,9 @@ def _act_builtins(targets: Targets, _: None) -> dict[str, Any]:
     for name in BUILTIN:
         cls = targets.registry(name)
         classes[name] = cls
-        seen: dict[str, Any] = {"module_class": isinstance(cls, type) and issubclass(cls, nn.Module)}
+        seen: dict[str, Any] = {
+            "module_class": isinstance(cls, type) and issubclass(cls, nn.Module)
+        }
         seen["repr"] = repr(cls)
         if seen["module_class"]:
             with torch.no_grad():
@@ -47,7 +49,9 @@ def builtins_resolve(_: None, seen: dict[str, Any]) -> None:
     """'hybrid' and 'stable_hybrid' resolve to distinct classes built with the canonical six."""
     for name in BUILTIN:
         one = seen[name]
-        assert one["module_class"], f"resolve({name!r}) returned {one['repr']}, not an nn.Module subclass"
+        assert one["module_class"], (
+            f"resolve({name!r}) returned {one['repr']}, not an nn.Module subclass"
+        )
         assert one["shape"] == [2, 4, 4, 4, 2], f"{name}: output shape {one['shape']}"
     assert seen["distinct"], "both names resolve to one class"
 
@@ -74,7 +78,10 @@ def stable_hybrid_resolves_to_stable_blocks(case: GeneratorCase, seen: dict[str,
 
 def _act_unknown(targets: Targets, name: str) -> dict[str, Any]:
     got = attempt(targets.registry, name)
-    return {"raised": got.raised, "returned": None if got.ok and got.value is None else repr(got.value)}
+    return {
+        "raised": got.raised,
+        "returned": None if got.ok and got.value is None else repr(got.value),
+    }
 
 
 @conformance_property(
@@ -86,6 +93,8 @@ def unknown_name_rejected(name: str, seen: dict[str, Any]) -> None:
     if info is None:
         raise AssertionError(f"resolve({name!r}) returned {seen['returned']}: expected LookupError")
     if not info.is_a("LookupError"):
-        raise AssertionError(f"resolve({name!r}) raised {info.name}, not LookupError: {info.message}")
+        raise AssertionError(
+            f"resolve({name!r}) raised {info.name}, not LookupError: {info.message}"
+        )
     listed = "stable_hybrid" in info.message and re.search(r"(?<!stable_)hybrid", info.message)
     assert listed, f"error for {name!r} does not list the available names: {info.message}"

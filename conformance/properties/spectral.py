@@ -62,7 +62,8 @@ def real_output_any_size(case: SpectralCase, seen: dict[str, Any]) -> None:
     assert not seen["complex"], f"output is complex ({seen['dtype']}), not real; case {case!r}"
     assert seen["shape"] == want and seen["dtype"] == case.dtype, (
         f"input {(case.batch, case.in_channels, case.height, case.width)} {case.dtype} -> output "
-        f"{tuple(seen['shape'])} {seen['dtype']}; expected {tuple(want)} {case.dtype}; case {case!r}"
+        f"{tuple(seen['shape'])} {seen['dtype']}; expected {tuple(want)} {case.dtype}; "
+        f"case {case!r}"
     )
     assert seen["finite"], f"non-finite output; case {case!r}"
 

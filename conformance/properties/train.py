@@ -51,9 +51,7 @@ def _stats(out: Any) -> dict[str, Any]:
     return stats
 
 
-def _run(
-    targets: Targets, case: TrainCase, *, scaler: Any = None, **config: Any
-) -> dict[str, Any]:
+def _run(targets: Targets, case: TrainCase, *, scaler: Any = None, **config: Any) -> dict[str, Any]:
     """Act helper: one step of the target on the case; parameters after it and its statistics."""
     model = case.model()
     out = targets.train_step(
@@ -123,7 +121,13 @@ def _act_scaler(targets: Targets, case: TrainCase) -> dict[str, Any]:
 )
 def unscale_before_clip(case: TrainCase, seen: dict[str, Any]) -> None:
     """With a GradScaler (scale 2**12) the step updates parameters as without one."""
-    _same(seen["scaled"]["params"], seen["plain"]["params"], 1e-5, "step with GradScaler vs without", case)
+    _same(
+        seen["scaled"]["params"],
+        seen["plain"]["params"],
+        1e-5,
+        "step with GradScaler vs without",
+        case,
+    )
 
 
 def _act_big_batch(targets: Targets, case: TrainCase) -> dict[str, Any]:
@@ -147,7 +151,9 @@ def _act_big_batch(targets: Targets, case: TrainCase) -> dict[str, Any]:
 def accumulation_equals_big_batch(case: TrainCase, seen: dict[str, Any]) -> None:
     """k micro-batches equal one step on their concatenation with accumulate_grad_batches=1."""
     small, big = seen["small"], seen["big"]
-    _same(small["params"], big["params"], 1e-9, f"{case.accumulate} micro-batches vs one batch", case)
+    _same(
+        small["params"], big["params"], 1e-9, f"{case.accumulate} micro-batches vs one batch", case
+    )
     a, b = _stat(small, "loss"), _stat(big, "loss")
     if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
         raise AssertionError(f"reported loss {a!r} with accumulation, {b!r} without; {case!r}")

@@ -193,12 +193,18 @@ FAULTS: dict[str, tuple[dict[str, Any], set[str]]] = {
     "lax_types": ({"torch_config": LaxTorchConfig}, {"CFG-010"}),
     "unknown_keys_ignored": ({"torch_config": UnknownKeysIgnoredTorchConfig}, {"CFG-008"}),
     "other_batch_default": ({"tf_config": OtherBatchDefaultTFConfig}, {"CFG-007"}),
-    "crossed_algorithm_bridge": ({"bridge": crossed_algorithm_bridge}, {"CFG-005"}),
-    "drops_algorithm_bridge": ({"bridge": drops_algorithm_bridge}, {"CFG-005", "CFG-006"}),
-    "no_rename_bridge": ({"bridge": no_rename_bridge}, {"CFG-006"}),
-    "silent_bridge": ({"bridge": silent_bridge}, {"CFG-009"}),
+    "crossed_algorithm_bridge": ({"bridge": f"{__name__}:crossed_algorithm_bridge"}, {"CFG-005"}),
+    "drops_algorithm_bridge": (
+        {"bridge": f"{__name__}:drops_algorithm_bridge"},
+        {"CFG-005", "CFG-006"},
+    ),
+    "no_rename_bridge": ({"bridge": f"{__name__}:no_rename_bridge"}, {"CFG-006"}),
+    "silent_bridge": ({"bridge": f"{__name__}:silent_bridge"}, {"CFG-009"}),
 }
-"""name -> (roles replaced in the faithful {tf_config, torch_config, bridge}, clauses it fails)."""
+"""name -> (roles replaced in the faithful {tf_config, torch_config, bridge}, clauses it fails).
+
+Bridges are given by name: they are namespace objects, which a worker process can only find
+again by the module attribute that holds them."""
 
 ALSO_POSSIBLE: dict[str, set[str]] = {"no_value_algorithm_tf": {"CFG-005", "CFG-006"}}
 """Clauses a fault fails too when the examples happen to use what it lacks (its configs with

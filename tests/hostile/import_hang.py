@@ -1,0 +1,4 @@
+"""A module whose import never returns."""
+
+while True:
+    pass
