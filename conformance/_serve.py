@@ -29,10 +29,10 @@ BOOT = (
 
 def _start(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from conformance._session import Options, Session
-    from conformance.runner import _names, _skip_reason, select_properties
+    from conformance.runner import select_properties, skip_reason, target_names
     from conformance.xfail import load_xfail, match_xfail
 
-    names, _ = _names(request["targets"])
+    names, _ = target_names(request["targets"])
     options = Options(
         int(request.get("threads") or 1),
         request.get("memory_limit"),
@@ -52,7 +52,7 @@ def _start(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
                 "id": prop.id,
                 "clause": prop.clause,
                 "roles": list(prop.roles),
-                "skip": _skip_reason(prop, names),
+                "skip": skip_reason(prop, names),
                 "xfail": entry.reason if entry is not None else None,
             }
         )
@@ -63,11 +63,11 @@ def _start(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
 
 def _run(state: dict[str, Any], pid: str) -> dict[str, Any]:
     from conformance.profiles import get_profile
-    from conformance.runner import _run as run_one
+    from conformance.runner import judge_property
 
     request = state["request"]
     prop = state["chosen"][pid]
-    result = run_one(
+    result = judge_property(
         prop,
         state["session"],
         get_profile(request.get("profile") or "quick"),

@@ -51,10 +51,13 @@ from conformance.xfail import XfailEntry, load_xfail, match_xfail, unused_entrie
 __all__ = [
     "Interrupted",
     "TargetRaised",
+    "judge_property",
     "reproduction",
     "run_conformance",
     "run_property",
     "select_properties",
+    "skip_reason",
+    "target_names",
 ]
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
@@ -269,7 +272,7 @@ def reproduction(prop: Property, targets: Mapping[str, str], example_repr: str |
     return "\n".join(lines)
 
 
-def _run(
+def judge_property(
     prop: Property,
     session: Session,
     prof: Profile,
@@ -277,7 +280,7 @@ def _run(
     time_limit: float | None,
     call_limit: float | None,
 ) -> Result:
-    """Check one property through ``session``'s workers."""
+    """Check one property through ``session``'s workers (its targets already loaded)."""
     level, title = _clause_info(prop.clause)
     limit = prof.time_limit if time_limit is None else time_limit
     check = _Check(prop, session, limit, call_limit)
@@ -307,8 +310,14 @@ def _run(
     return result
 
 
-def _names(targets: Mapping[str, Any] | Targets | None) -> tuple[dict[str, str], list[str]]:
-    """``({role: canonical target name}, requested roles)``; no targets -> the bundled ones."""
+def target_names(
+    targets: Mapping[str, Any] | Targets | None,
+) -> tuple[dict[str, str], list[str]]:
+    """``({role: canonical target name}, requested roles)``; no targets -> the bundled ones.
+
+    >>> target_names({"bridge": "spec"})
+    ({'bridge': 'spec'}, ['bridge'])
+    """
     if targets is None or (isinstance(targets, Mapping) and not targets):
         names = {r: role_row(r).default for r in ROLES}
         return names, list(ROLES)
@@ -341,7 +350,7 @@ def run_property(
     ``targets``: ``{role: "pkg.mod:attr" or an importable object}`` or :class:`Targets`.
     Loads the targets in fresh workers (TargetError if one cannot be loaded).
     """
-    names, _ = _names(targets)
+    names, _ = target_names(targets)
     missing = [r for r in prop.roles if r not in names]
     if missing:
         raise ValueError(f"property {prop.id} needs targets for {missing}")
@@ -349,7 +358,7 @@ def run_property(
     try:
         session.load()
         prof = get_profile(profile) if isinstance(profile, str) else profile
-        return _run(prop, session, prof, seed, time_limit, call_limit)
+        return judge_property(prop, session, prof, seed, time_limit, call_limit)
     finally:
         session.close()
 
@@ -388,7 +397,8 @@ def _matches(pattern: str, prop: Property) -> bool:
     return any(fnmatch.fnmatchcase(x, pattern) for x in (prop.clause, prop.id))
 
 
-def _skip_reason(prop: Property, names: Mapping[str, str]) -> str | None:
+def skip_reason(prop: Property, names: Mapping[str, str]) -> str | None:
+    """Why ``prop`` cannot run with these targets (a role it needs is missing), or None."""
     missing = [r for r in prop.roles if r not in names]
     if not missing:
         return None
@@ -426,7 +436,7 @@ def run_conformance(
     (:class:`Interrupted`) it returns what finished, with ``interrupted`` set.
     """
     prof = get_profile(profile) if isinstance(profile, str) else profile
-    names, requested = _names(targets)
+    names, requested = target_names(targets)
     entries = _entries(xfail)
     chosen = [p for p in select_properties(clauses) if set(p.roles) & set(names)]
     session = Session(names, options)
@@ -461,10 +471,10 @@ def _one(
     time_limit: float | None,
     call_limit: float | None,
 ) -> Result:
-    skip = _skip_reason(prop, names)
+    skip = skip_reason(prop, names)
     if skip is not None:
         return _skipped(prop, skip)
-    result = _run(prop, session, prof, seed, time_limit, call_limit)
+    result = judge_property(prop, session, prof, seed, time_limit, call_limit)
     entry = match_xfail(entries, prop.clause, prop.id)
     if entry is not None:
         result.xfail_reason = entry.reason
