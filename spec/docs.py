@@ -21,9 +21,15 @@ Specification version **{version}**. Generated from `spec/clauses/` by
 `python -m spec docs`; do not edit by hand (a test fails when this file is stale).
 
 Levels follow RFC 2119: a **MUST** clause that fails makes an implementation
-non-conforming; a **SHOULD** clause is advisory. Every clause id can be found,
-by searching for it, where it is specified (`spec/clauses/`), implemented
-(`impl/`) and checked (`conformance/`, `tests/`).
+non-conforming; a **SHOULD** clause is advisory. Each clause also has a **tier**:
+**plan** — what the implementation plan and the papers it builds on (Brock et al.
+2021 for AGC, the FNO paper for the spectral convolution) ask of any implementation;
+**strict** — this project's hardening (argument validation, exception classes,
+strict typing, degenerate sizes, accuracy beyond a straightforward implementation).
+The default conformance verdict counts the plan tier's MUST clauses; `--strict`
+counts every clause. The *why* column says why a clause is in its tier. Every
+clause id can be found, by searching for it, where it is specified
+(`spec/clauses/`), implemented (`impl/`) and checked (`conformance/`, `tests/`).
 """
 
 
@@ -39,12 +45,21 @@ def render_spec() -> str:
         if not members:
             continue
         parts.append(f"\n## {family} — {title}\n")
-        parts.append("| id | level | rule | source |\n|---|---|---|---|")
+        parts.append(
+            "| id | level | tier | rule | why this tier | source |\n|---|---|---|---|---|---|"
+        )
         for c in members:
             rule = f"**{_escape(c.title)}.** {_escape(c.text)}"
             if c.reference:
                 rule += f" Reference: `{c.reference}`."
-            parts.append(f"| {c.id} | {c.level} | {rule} | {_escape(c.source)} |")
+            why = _escape(c.why) or "—"
+            parts.append(
+                f"| {c.id} | {c.level} | {c.tier} | {rule} | {why} | {_escape(c.source)} |"
+            )
     must = sum(c.level == "MUST" for c in CLAUSES)
-    parts.append(f"\n{len(CLAUSES)} clauses: {must} MUST, {len(CLAUSES) - must} SHOULD.\n")
+    plan = sum(c.level == "MUST" and c.tier == "plan" for c in CLAUSES)
+    parts.append(
+        f"\n{len(CLAUSES)} clauses: {must} MUST ({plan} of them in the plan tier), "
+        f"{len(CLAUSES) - must} SHOULD.\n"
+    )
     return "\n".join(parts)

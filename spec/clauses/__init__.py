@@ -16,11 +16,17 @@ import pkgutil
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["CLAUSES", "FAMILIES", "Clause", "Level", "clause", "clauses_of"]
+__all__ = ["CLAUSES", "FAMILIES", "TIERS", "Clause", "Level", "Tier", "clause", "clauses_of"]
 
 Level = Literal["MUST", "SHOULD"]
+Tier = Literal["plan", "strict"]
+TIERS: dict[str, str] = {
+    "plan": "what the plan and the papers it builds on ask of any implementation",
+    "strict": "this project's hardening, counted only with --strict",
+}
+"""The two tiers of a clause; the default verdict counts the plan tier's MUST clauses."""
 
 FAMILIES: dict[str, str] = {
     "CFG": "Configuration contract",
@@ -44,6 +50,14 @@ class Clause(BaseModel):
     """Stable identifier, FAMILY-NNN."""
     level: Level
     """RFC 2119 strength: a MUST failing fails conformance; a SHOULD is advisory."""
+    tier: Tier = "plan"
+    """``plan``: what the plan and the papers it builds on (Brock et al. 2021 for AGC, the FNO
+    paper for the spectral convolution) ask of any implementation — counted by default;
+    ``strict``: this project's hardening (argument validation, exception classes, strict
+    typing, degenerate sizes, accuracy beyond a straightforward implementation) — reported
+    beside it and counted only with ``--strict``."""
+    why: str = ""
+    """One sentence: why the clause is in its tier (required for the conformance families)."""
     title: str
     """A few words naming the rule."""
     text: str
@@ -60,6 +74,12 @@ class Clause(BaseModel):
         if match is None or match["family"] not in FAMILIES:
             raise ValueError(f"clause id {value!r}: the family must be one of {sorted(FAMILIES)}")
         return value
+
+    @model_validator(mode="after")
+    def _why_given(self) -> Clause:
+        if self.family != "RUN" and not self.why.strip():
+            raise ValueError(f"clause {self.id}: say in 'why' why it is in the {self.tier} tier")
+        return self
 
     @property
     def family(self) -> str:

@@ -2,7 +2,10 @@
 
 Throughout, a *unit* of a parameter W with gradient G is a slice along its unit
 axis (dim 0 by default for rank >= 2, the whole tensor for rank <= 1), and
-``bound_i = clip_factor * max(||W_i||_2, eps)``.
+``bound_i = clip_factor * max(||W_i||_2, eps)``. The plan-tier clauses are checked on
+bounds of at least 1e-6 (where the 1e-6 floor on the gradient norm of the paper's code
+changes nothing; below it: AGC-033) and, for float16 and bfloat16, within the rounding of
+a computation in that dtype (more: AGC-032).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-001",
         level="MUST",
+        tier="plan",
+        why=("Brock et al. 2021, Algorithm 2, as Task 1.2 states it."),
         title="unit-wise rule",
         text=(
             "For every unit i, if ||G_i||_2 > bound_i the gradient unit becomes "
@@ -31,6 +36,11 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-002",
         level="MUST",
+        tier="plan",
+        why=(
+            "The paper's units are output rows and output channels: dim 0 of Linear and ConvNd "
+            "weights."
+        ),
         title="default unit axis",
         text=(
             "For a parameter of rank >= 2 the units are, by default, the slices along dim 0 "
@@ -43,6 +53,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-003",
         level="MUST",
+        tier="plan",
+        why=("The convention of the paper's code and timm for biases and gains."),
         title="rank <= 1 is one unit",
         text="A parameter of rank 0 or 1 is a single unit whose norm runs over the whole tensor.",
         source=f"{_NOTES} (timm convention)",
@@ -51,6 +63,11 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-004",
         level="MUST",
+        tier="plan",
+        why=(
+            "The rule leaves an unclipped unit unchanged, and multiplying by exactly 1 (or keeping"
+            " the old value) keeps every bit."
+        ),
         title="unclipped units bit-for-bit",
         text=(
             "A gradient unit with ||G_i||_2 <= bound_i is left bit-for-bit identical, "
@@ -61,10 +78,13 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-005",
         level="MUST",
+        tier="plan",
+        why=("The rule rescales a clipped unit onto its bound."),
         title="clipped units land on the bound",
         text=(
             "A gradient unit with ||G_i||_2 > bound_i has norm bound_i afterwards, "
-            "within the rounding of its dtype."
+            "within the rounding of its dtype (for float16 and bfloat16: of a computation in "
+            "that dtype)."
         ),
         source=f"{_PLAN_12}; {_PAPER}",
         reference=_REF,
@@ -72,6 +92,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-006",
         level="MUST",
+        tier="plan",
+        why=("The rule multiplies a unit by a factor in [0, 1]."),
         title="direction preserved",
         text=(
             "Clipping multiplies a gradient unit by a factor in [0, 1], so no entry changes "
@@ -82,6 +104,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-007",
         level="MUST",
+        tier="plan",
+        why=("A unit on its bound is not clipped again by the rule."),
         title="idempotent",
         text=(
             "Applying AGC a second time with the same arguments changes no gradient by more "
@@ -92,6 +116,11 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-008",
         level="MUST",
+        tier="plan",
+        why=(
+            "Unit-wise clipping: each unit's factor depends on that unit alone (upstream's "
+            "per-tensor norm breaks it)."
+        ),
         title="unit locality",
         text=(
             "The result for one unit depends only on that unit's weight and gradient: changing "
@@ -102,6 +131,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-009",
         level="MUST",
+        tier="plan",
+        why=("Task 1.2: max(||W_i||, eps) guards zero weights."),
         title="eps guard for zero weights",
         text=(
             "A unit whose weight norm is below eps, zero included, is clipped against "
@@ -113,6 +144,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-010",
         level="MUST",
+        tier="plan",
+        why=("A zero gradient has norm 0 <= bound, which the rule leaves unchanged."),
         title="zero gradient stays zero",
         text="An all-zero gradient unit stays exactly zero (no 0/0 NaN), whatever its weight.",
         source=_ISSUE,
@@ -120,6 +153,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-011",
         level="MUST",
+        tier="plan",
+        why=("The plan clips gradients only."),
         title="weights untouched",
         text="AGC never modifies a parameter's values.",
         source=_ISSUE,
@@ -127,6 +162,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-012",
         level="MUST",
+        tier="plan",
+        why=("Task 1.2: operate in place on .grad."),
         title="in place on .grad",
         text=(
             "AGC writes into the existing `.grad` tensors: after the call each parameter holds "
@@ -137,6 +174,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-013",
         level="MUST",
+        tier="plan",
+        why=("Task 1.3 passes model.parameters(), where frozen parameters have no gradient."),
         title="None gradients skipped",
         text=(
             "A parameter whose `.grad` is None is skipped without error and its `.grad` stays None."
@@ -146,26 +185,36 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-014",
         level="MUST",
-        title="tensor, list or generator",
+        tier="plan",
+        why=("Task 1.3 passes self.parameters(), a one-shot generator."),
+        title="list or generator",
         text=(
-            "`parameters` may be a single tensor, a list of tensors or a one-shot generator "
-            "of tensors, with the same result for the same parameters."
+            "`parameters` may be a list or a tuple of tensors or a one-shot generator of "
+            "tensors, with the same result for the same parameters."
         ),
         source=f"{_ISSUE} (model.parameters() is a generator)",
     ),
     Clause(
         id="AGC-015",
         level="MUST",
+        tier="plan",
+        why=(
+            "Working in place keeps the dtype; which dtypes an implementation takes is its "
+            "declared domain (complex: the FNO's spectral weights)."
+        ),
         title="dtypes supported and kept",
         text=(
-            "Gradients of dtype float16, bfloat16, float32, float64, complex64 and complex128 "
-            "are clipped and keep their dtype."
+            "Gradients of every dtype in the implementation's domain (by default float16, "
+            "bfloat16, float32, float64, complex64 and complex128) are clipped and keep their "
+            "dtype."
         ),
         source=_ISSUE,
     ),
     Clause(
         id="AGC-016",
         level="MUST",
+        tier="plan",
+        why=("The FNO generators' spectral weights are complex."),
         title="complex modulus",
         text=(
             "For complex parameters every norm is the Euclidean norm of the entries' moduli, "
@@ -177,10 +226,13 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-017",
         level="MUST",
+        tier="plan",
+        why=("The rule itself, checked number by number against the float64 reference."),
         title="agrees with the float64 reference",
         text=(
             "On finite input the clipped gradients equal the float64 reference within the "
-            "rounding of their dtype, which requires norms accumulated in at least float32."
+            "rounding of their dtype (for float16 and bfloat16: of a computation in that "
+            "dtype)."
         ),
         source=_ISSUE,
         reference=_REF,
@@ -188,6 +240,11 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-018",
         level="MUST",
+        tier="strict",
+        why=(
+            "Autograd gives the plan's models contiguous gradients; views (channels_last, user "
+            "code) are a hardening."
+        ),
         title="non-contiguous gradients",
         text=(
             "A non-contiguous gradient (a transposed or strided view) is clipped in place "
@@ -198,6 +255,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-019",
         level="MUST",
+        tier="strict",
+        why=("Argument validation: the plan gives defaults and no checks."),
         title="arguments validated",
         text=(
             "A clip_factor or eps that is <= 0, NaN or infinite raises ValueError naming the "
@@ -208,6 +267,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-020",
         level="MUST",
+        tier="strict",
+        why=("Refusing sparse gradients before anything is modified is this project's hardening."),
         title="sparse gradients rejected",
         text=(
             "A sparse gradient raises an error that says so, before any gradient is modified, "
@@ -218,6 +279,11 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-021",
         level="MUST",
+        tier="plan",
+        why=(
+            "Unit-wise clipping keeps a non-finite unit's effect inside that unit, so a GradScaler"
+            " still sees the overflow."
+        ),
         title="non-finite gradients by default",
         text=(
             "By default a gradient holding NaN or inf raises nothing, the units holding "
@@ -229,6 +295,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-022",
         level="SHOULD",
+        tier="strict",
+        why=("The paper does not say; this is the convention of this project's reference."),
         title="non-finite convention",
         text=(
             "The rule of AGC-001 is applied under IEEE comparison, so a unit whose gradient "
@@ -241,6 +309,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-023",
         level="SHOULD",
+        tier="strict",
+        why=("An extension, as torch's clip_grad_norm_ has."),
         title="error_if_nonfinite switch",
         text=(
             "An `error_if_nonfinite` switch, off by default, makes a non-finite gradient norm "
@@ -251,6 +321,10 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-024",
         level="SHOULD",
+        tier="strict",
+        why=(
+            "An extension (dim 0 is the wrong unit axis for transposed-conv and spectral weights)."
+        ),
         title="unit axis chosen per parameter",
         text=(
             "The caller can set the unit axis per parameter or exclude a parameter, and the "
@@ -262,6 +336,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-025",
         level="SHOULD",
+        tier="strict",
+        why=("Performance hardening: upstream's per-parameter sync is slow on a GPU."),
         title="no host synchronisation",
         text=(
             "AGC makes no host-device synchronisation and returns the number of clipped units "
@@ -272,6 +348,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-026",
         level="MUST",
+        tier="plan",
+        why=("Task 1.3: clip only when the value is not None and > 0."),
         title="dispatch: no clipping at value <= 0",
         text=(
             "The clipping dispatch given a value that is None or <= 0 leaves every gradient "
@@ -282,6 +360,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-027",
         level="MUST",
+        tier="plan",
+        why=("Task 1.3's dispatch: 'norm' is torch's clip_grad_norm_."),
         title="dispatch: norm",
         text=(
             "The dispatch with algorithm 'norm' and value v > 0 gives the gradients of "
@@ -292,6 +372,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-028",
         level="MUST",
+        tier="plan",
+        why=("Task 1.3's dispatch: 'value' is torch's clip_grad_value_."),
         title="dispatch: value",
         text=(
             "The dispatch with algorithm 'value' and value v > 0 gives the gradients of "
@@ -302,6 +384,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-029",
         level="MUST",
+        tier="plan",
+        why=("Task 1.3's dispatch: 'agc' is the AGC utility with clip_factor = value."),
         title="dispatch: agc",
         text=(
             "The dispatch with algorithm 'agc' and value v > 0 gives the gradients of unit-wise "
@@ -313,6 +397,11 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-030",
         level="MUST",
+        tier="strict",
+        why=(
+            "The plan's dispatch falls through silently on an unknown name; refusing it with "
+            "ValueError is this project's hardening."
+        ),
         title="dispatch: unknown algorithm rejected",
         text=(
             "The dispatch given an algorithm outside 'norm', 'value' and 'agc' raises ValueError "
@@ -324,11 +413,61 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="AGC-031",
         level="SHOULD",
+        tier="strict",
+        why=("An extension."),
         title="dispatch: config as source",
         text=(
             "The dispatch accepts a TF-side or Torch-side training config as the source of "
             "algorithm and value, and rejects explicit arguments that contradict it."
         ),
         source=_ISSUE,
+    ),
+    Clause(
+        id="AGC-032",
+        level="MUST",
+        tier="strict",
+        why=(
+            "A straightforward computation in the working dtype (as timm's) is less accurate there;"
+            " the plan does not ask for more."
+        ),
+        title="half-precision accuracy",
+        text=(
+            "For float16 and bfloat16 gradients, norms and factors are computed in at least "
+            "float32, so the clipped gradients equal the float64 reference within the rounding of "
+            "the final cast, tiny factors included."
+        ),
+        source="issue 11 (half-precision part of AGC-005 and AGC-017)",
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-033",
+        level="MUST",
+        tier="strict",
+        why=(
+            "The paper's reference code and timm floor the gradient norm at 1e-6, which matters "
+            "only below that bound."
+        ),
+        title="no floor on the gradient norm",
+        text=(
+            "The rule also holds for bounds below 1e-6: no floor on the gradient norm (such as a "
+            "clamp at 1e-6 before dividing) over-clips a unit."
+        ),
+        source=_PAPER
+        + "; "
+        + _NOTES
+        + " (the reference code and timm clamp the gradient norm at 1e-6)",
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-034",
+        level="MUST",
+        tier="strict",
+        why="A convenience of torch's clipping functions, not asked by the plan.",
+        title="a single tensor",
+        text=(
+            "`parameters` may also be a single tensor, as for torch.nn.utils.clip_grad_norm_, with "
+            "the result of a one-element list."
+        ),
+        source="issue 11 (single-tensor part of AGC-014)",
     ),
 )

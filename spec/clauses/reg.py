@@ -11,6 +11,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="REG-001",
         level="MUST",
+        tier="plan",
+        why=("Task 2.3."),
         title="built-in names resolve",
         text=(
             "The registry resolves 'hybrid' and 'stable_hybrid' to two distinct generator "
@@ -22,6 +24,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="REG-002",
         level="MUST",
+        tier="plan",
+        why=("Task 2.3."),
         title="stable_hybrid resolves to stable blocks",
         text=(
             "The class resolved for 'stable_hybrid' relates to the one resolved for 'hybrid' as "
@@ -33,16 +37,20 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="REG-003",
         level="MUST",
-        title="unknown name error",
+        tier="plan",
+        why=("A misspelt architecture must not silently build another one."),
+        title="unknown name refused",
         text=(
-            "Resolving a name the registry does not know raises LookupError (KeyError included) "
-            "whose message lists every available name and the closest match."
+            "Resolving a name the registry does not know raises an error; it returns nothing, "
+            "and no default class."
         ),
         source=_ISSUE,
     ),
     Clause(
         id="REG-004",
         level="MUST",
+        tier="strict",
+        why=("The plan's registry is a dict; registration with this check is this project's API."),
         title="taken name rejected",
         text=(
             "Registering a name that is already taken (built in, registered, or declared by a "
@@ -53,6 +61,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="REG-005",
         level="MUST",
+        tier="strict",
+        why=("The plan's model config takes the architecture as a plain string."),
         title="config names are registry names",
         text=(
             "ModelConfig.architecture accepts exactly the names the registry resolves, names "
@@ -63,6 +73,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="REG-006",
         level="MUST",
+        tier="strict",
+        why=("Plugins are this project's extension."),
         title="broken plugin isolated",
         text=(
             "A plugin whose entry point fails to import or is not a generator class raises, when "
@@ -74,6 +86,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="REG-007",
         level="SHOULD",
+        tier="strict",
+        why=("Plugins are this project's extension."),
         title="plugins loaded lazily",
         text=(
             "Listing the available names or validating a config imports no plugin; a plugin is "
@@ -84,6 +98,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="REG-008",
         level="MUST",
+        tier="plan",
+        why=("Building from the config is how the study gets its model."),
         title="build_generator maps the config",
         text=(
             "build_generator(model_config) builds the resolved class with hidden_channels = "
@@ -91,5 +107,17 @@ CLAUSES: tuple[Clause, ...] = (
             "the channel cap, and the stable-block init where the class takes them."
         ),
         source=_ISSUE,
+    ),
+    Clause(
+        id="REG-009",
+        level="MUST",
+        tier="strict",
+        why="The exception class and its message are this project's API.",
+        title="unknown name: LookupError listing the names",
+        text=(
+            "The error for an unknown name is a LookupError (KeyError included) whose message lists"
+            " every available name and the closest match."
+        ),
+        source="issue 11 (exception class and message of REG-003)",
     ),
 )

@@ -15,6 +15,10 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="TRN-001",
         level="MUST",
+        tier="plan",
+        why=(
+            "AMP's documented order: clip the unscaled gradients, or the threshold is scaled too."
+        ),
         title="unscale before clipping",
         text=(
             "With a GradScaler the gradients are unscaled before they are clipped, so a step "
@@ -25,16 +29,20 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="TRN-002",
         level="MUST",
+        tier="plan",
+        why=("accumulate_grad_batches must accumulate the mean gradient."),
         title="accumulation equals one big batch",
         text=(
             "A step over k equal-sized micro-batches, each loss scaled by 1/k, updates the "
-            "parameters and reports the loss as one step over their concatenation with k = 1."
+            "parameters as one step over their concatenation with k = 1."
         ),
         source=f"{_ISSUE}; {_PLAN_13} (accumulate_grad_batches)",
     ),
     Clause(
         id="TRN-003",
         level="MUST",
+        tier="plan",
+        why=("Gradients left after the step would add into the next one."),
         title="gradients cleared after the step",
         text="After the step every parameter's `.grad` is None or zero.",
         source=f"{_ISSUE} (zero_grad)",
@@ -42,6 +50,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="TRN-004",
         level="MUST",
+        tier="plan",
+        why=("Task 1.3."),
         title="clipping follows the config",
         text=(
             "The step clips the accumulated, unscaled gradients exactly as the clipping "
@@ -53,17 +63,21 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="TRN-005",
         level="MUST",
+        tier="strict",
+        why=("The plan's step returns nothing; these statistics are this project's API."),
         title="statistics reported",
         text=(
-            "The step returns the mean micro-batch loss and the global L2 norm of the unscaled "
-            "gradients before and after clipping, as `loss`, `grad_norm_before` and "
-            "`grad_norm_after`."
+            "The step returns the mean micro-batch loss (with accumulation too: that of one step "
+            "over the concatenated batch) and the global L2 norm of the unscaled gradients "
+            "before and after clipping, as `loss`, `grad_norm_before` and `grad_norm_after`."
         ),
         source=f"{_ISSUE} (the gradient statistics a study needs)",
     ),
     Clause(
         id="TRN-006",
         level="MUST",
+        tier="strict",
+        why=("Argument validation."),
         title="micro-batch count checked",
         text=(
             "A number of micro-batches other than accumulate_grad_batches raises ValueError "
@@ -74,6 +88,11 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="TRN-007",
         level="MUST",
+        tier="plan",
+        why=(
+            "GradScaler.step skips an overflowed step; clipping before the check would hide the "
+            "overflow."
+        ),
         title="overflowed step skipped",
         text=(
             "With a GradScaler, a step whose gradients hold inf or NaN leaves the parameters "
@@ -85,6 +104,8 @@ CLAUSES: tuple[Clause, ...] = (
     Clause(
         id="TRN-008",
         level="SHOULD",
+        tier="strict",
+        why=("Performance hardening."),
         title="no host synchronisation",
         text=(
             "The step reads no tensor on the host beyond what a GradScaler does itself, and "
