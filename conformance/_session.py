@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance._host import Host, HostError, Worker, WorkerCrashed, WorkerTimeout
+from conformance.domain import Domain, DomainError
 from conformance.targets import TargetError
 
 __all__ = ["HOME", "Options", "Session", "close_hosts", "warm", "worker_sys_path"]
@@ -87,7 +88,8 @@ class Session:
     def __init__(self, targets: dict[str, str], options: Options | None = None) -> None:
         self.targets = dict(targets)
         self.options = options or Options()
-        self.meta: dict[str, dict[str, str]] = {}
+        self.meta: dict[str, dict[str, Any]] = {}
+        self.domains: dict[str, Domain] = {}
         self._workers: dict[tuple[str, ...], Worker] = {}
 
     def _spawn(self, roles: tuple[str, ...]) -> Worker:
@@ -101,7 +103,7 @@ class Session:
         first = roles[0]
         limit = self.options.import_limit
         try:
-            self.meta.update(worker.wait_ready(limit))
+            found = worker.wait_ready(limit)
         except WorkerTimeout:
             raise TargetError(
                 self.targets[first],
@@ -116,6 +118,17 @@ class Session:
             raise TargetError(
                 self.targets[first], f"the worker {crash.how} while loading it{tail}", first
             ) from None
+        for role, info in found.items():
+            try:
+                self.domains[role] = Domain.declared(
+                    info.get("domain"), f"its {role} target's conformance_domain"
+                )
+            except DomainError as error:
+                raise TargetError(self.targets[role], str(error), role) from None
+            self.meta[role] = {k: v for k, v in info.items() if k != "domain"}
+            described = self.domains[role].describe()
+            if described:
+                self.meta[role]["domain"] = repr(described)
 
     def load(self) -> dict[str, dict[str, str]]:
         """Load every role's target, each in its own worker; TargetError for the first that
@@ -131,6 +144,13 @@ class Session:
             self._workers.clear()
             raise
         return dict(self.meta)
+
+    def domain(self, roles: tuple[str, ...]) -> Domain:
+        """What the targets of ``roles`` declare they support (the intersection)."""
+        out = Domain()
+        for role in roles:
+            out = out.narrow(self.domains.get(role, Domain()))
+        return out
 
     def worker(self, roles: tuple[str, ...]) -> Worker:
         """The live worker for ``roles`` (a fresh one if there is none)."""

@@ -23,20 +23,24 @@ import sys
 from typing import Any
 
 from conformance._wire import Channel, pack
+from conformance.domain import ATTRIBUTE
 from conformance.properties import _HARNESS_DIR, Targets, exception_info, find_property
 from conformance.targets import TargetError, describe_object, load_target
 
 __all__ = ["load_roles", "serve"]
 
 
-def load_roles(roles: dict[str, str]) -> tuple[Targets, dict[str, dict[str, str]]]:
+def load_roles(roles: dict[str, str]) -> tuple[Targets, dict[str, dict[str, Any]]]:
     """Load each role's target; TargetError for the first that cannot be loaded."""
     objects: dict[str, Any] = {}
-    meta: dict[str, dict[str, str]] = {}
+    meta: dict[str, dict[str, Any]] = {}
     for role, text in roles.items():
         obj = load_target(text, role)
         objects[role] = obj
         meta[role] = {"target": text, **describe_object(obj)}
+        declared = getattr(obj, ATTRIBUTE, None)
+        if declared is not None:
+            meta[role]["domain"] = declared
     return Targets(**objects), meta
 
 

@@ -3,7 +3,7 @@
 >>> from conformance.cli import main
 >>> main(["check", "--torch-config", "spec:TorchTrainingConfig", "--clause", "CFG-002",
 ...       "--format", "json", "--output", "/dev/null"])  # doctest: +ELLIPSIS
-summary: 1 passed in ... s: conforms (every checked MUST clause passes)
+summary: 1 passed in ... s: conforms to the plan
 0
 
 ``python -m conformance check [--agc T] ... [--profile P] [--seed N] [--format F]
@@ -126,7 +126,20 @@ def _parser() -> argparse.ArgumentParser:
         default=1,
         help="torch intra-op threads in each worker (default 1: faster on small tensors)",
     )
-    check.add_argument("--strict", action="store_true", help="SHOULD failures fail the run too")
+    domain = check.add_argument_group(
+        "domain (narrows what the targets declare; properties outside it are not applicable)"
+    )
+    domain.add_argument("--dtypes", metavar="LIST", help="e.g. float32,float64")
+    domain.add_argument("--max-rank", type=int, metavar="N", help="largest tensor rank (0-5)")
+    domain.add_argument(
+        "--clip-factor", metavar="LOW:HIGH", help="clip factors with LOW < factor <= HIGH"
+    )
+    domain.add_argument("--min-size", type=int, metavar="N", help="smallest grid side H, W")
+    check.add_argument(
+        "--strict",
+        action="store_true",
+        help="count strict-tier and SHOULD clauses too (default: the plan tier's MUST clauses)",
+    )
     check.add_argument(
         "--progress",
         action="store_true",
@@ -162,6 +175,25 @@ def _own_packages(err: TextIO) -> None:
                 f"{file or '?'}, which shadows fno-stability's ({HOME}/{name}); run from "
                 "another folder or remove it from sys.path / PYTHONPATH"
             )
+
+
+def _domain(args: argparse.Namespace) -> Any:
+    """The command line's domain (a usage error names a bad value and what is allowed)."""
+    from conformance.domain import Domain, DomainError
+
+    declared: dict[str, Any] = {}
+    if args.dtypes is not None:
+        declared["dtypes"] = [d.strip() for d in args.dtypes.split(",") if d.strip()]
+    if args.max_rank is not None:
+        declared["max_rank"] = args.max_rank
+    if args.clip_factor is not None:
+        declared["clip_factor"] = args.clip_factor
+    if args.min_size is not None:
+        declared["min_size"] = args.min_size
+    try:
+        return Domain.declared(declared, "the command line's domain")
+    except DomainError as error:
+        raise _UsageError(f"conformance: error: {error}") from None
 
 
 def _stop_on_sigterm() -> Any:
@@ -203,6 +235,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from conformance.xfail import XfailError
 
     given = {role: getattr(args, role) for role in ROLES if getattr(args, role) is not None}
+    domain = _domain(args)
 
     def progress(result: Any) -> None:
         print(
@@ -225,6 +258,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             strict=args.strict,
             progress=progress if args.progress else None,
             options=options,
+            domain=domain,
         )
     except (TargetError, XfailError, ValueError) as error:
         print(f"conformance: error: {error}", file=err)

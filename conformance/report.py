@@ -9,16 +9,23 @@
 >>> r.exit_status, r.summary()["passed"]
 (0, 1)
 >>> print(r.to_text().splitlines()[-1])
-summary: 1 passed in 0.25 s: conforms (every checked MUST clause passes)
+summary: 1 passed in 0.25 s: conforms to the plan
 
 Statuses: ``passed``; ``failed`` (the clause is violated: a counterexample);
 ``error`` (the target raised where the clause asks it to work, or returned something
 the check cannot use); ``crashed`` (the worker process running the target ended: an
 exit, a signal such as a segfault, running out of memory, or garbage on the
 channel); ``timeout`` (the target did not answer within the time limit and was
-killed); ``skipped`` (a role the property needs was not given); ``xfailed`` /
-``xpassed`` (listed in the xfail file). ``failed``, ``error``, ``crashed`` and
-``timeout`` are *bad*: a bad MUST result (any, with ``strict``) fails the run.
+killed); ``not_applicable`` (outside the domain the target declares or the command
+line narrows: dtypes, ranks, clip factors, sizes); ``skipped`` (a role the property
+needs was not given); ``xfailed`` / ``xpassed`` (listed in the xfail file).
+``failed``, ``error``, ``crashed`` and ``timeout`` are *bad*. By default a bad result
+counts (fails the run) when its clause is a MUST of the plan tier; bad strict-tier
+clauses are reported beside the verdict ("conforms to the plan; 3 strict clauses
+fail") and SHOULD clauses are advisory; with ``strict`` every bad result counts.
+A bad result whose counterexample also breaks a more basic clause has
+``follows_from`` set to it; :meth:`Report.root_causes` are the failing clauses that
+follow from no other.
 
 Exit statuses (:attr:`Report.exit_status`): 0 a complete verdict, every counted clause
 passes; 1 a counted clause is bad; 3 incomplete: a role that was asked for ran no
@@ -72,20 +79,31 @@ from xml.etree import ElementTree as ET
 
 __all__ = ["BAD", "STATUSES", "PropertyError", "Report", "Result", "Status", "clean"]
 
-Status = Literal["passed", "failed", "error", "crashed", "timeout", "skipped", "xfailed", "xpassed"]
+Status = Literal[
+    "passed",
+    "failed",
+    "error",
+    "crashed",
+    "timeout",
+    "not_applicable",
+    "skipped",
+    "xfailed",
+    "xpassed",
+]
 STATUSES: tuple[str, ...] = (
     "passed",
     "failed",
     "error",
     "crashed",
     "timeout",
+    "not_applicable",
     "skipped",
     "xfailed",
     "xpassed",
 )
 BAD: tuple[str, ...] = ("failed", "error", "crashed", "timeout")
 """Statuses that count against conformance."""
-_IDLE = ("skipped",)
+_IDLE = ("skipped", "not_applicable")
 FORMAT = "fno-stability-conformance-report"
 FORMAT_VERSION = 2
 MAX_TEXT = 6000
@@ -136,6 +154,12 @@ class Result:
     xfail_reason: str | None = None
     output: str | None = None
     """What the target printed while the property ran (tail), for bad results."""
+    tier: str = "plan"
+    """``plan`` (counted by default) or ``strict`` (counted with --strict): see spec.clauses."""
+    why: str = ""
+    """Why the clause is in its tier."""
+    follows_from: str | None = None
+    """For a bad result: the more basic clause its counterexample also breaks (its root cause)."""
 
     def __post_init__(self) -> None:
         self.message = clean(self.message)
@@ -149,6 +173,10 @@ class Result:
     def bad(self) -> bool:
         """Failed, errored, crashed or timed out."""
         return self.status in BAD
+
+    def counts(self, strict: bool) -> bool:
+        """Whether this result, if bad, fails the run: a plan-tier MUST, or anything if strict."""
+        return self.bad and (strict or (self.level == "MUST" and self.tier == "plan"))
 
     def raise_for_status(self) -> None:
         """Raise if the property failed (AssertionError) or was otherwise bad
@@ -202,8 +230,33 @@ class Report:
         }
 
     def failing_clauses(self) -> list[str]:
-        """Clause ids with a bad property that counts (MUST, or any if strict)."""
-        ids = [r.clause for r in self.results if r.bad and (self.strict or r.level != "SHOULD")]
+        """Clause ids with a bad property that counts (plan-tier MUST, or any if strict)."""
+        ids = [r.clause for r in self.results if r.counts(self.strict)]
+        return sorted(set(ids), key=ids.index)
+
+    def root_causes(self) -> list[str]:
+        """The failing (counted) clauses not explained by another failing clause: a clause is
+        explained when every bad result of it follows from another failing clause."""
+        failing = self.failing_clauses()
+        causes = []
+        for clause in failing:
+            mine = [r for r in self.results if r.clause == clause and r.counts(self.strict)]
+            if not all(r.follows_from in failing and r.follows_from != clause for r in mine):
+                causes.append(clause)
+        return causes
+
+    def strict_failures(self) -> list[str]:
+        """Bad strict-tier MUST clauses, which the default verdict does not count."""
+        ids = [
+            r.clause
+            for r in self.results
+            if r.bad and not self.strict and r.level == "MUST" and r.tier == "strict"
+        ]
+        return sorted(set(ids), key=ids.index)
+
+    def advisory_failures(self) -> list[str]:
+        """Bad SHOULD clauses (advisory unless strict)."""
+        ids = [r.clause for r in self.results if r.bad and not self.strict and r.level == "SHOULD"]
         return sorted(set(ids), key=ids.index)
 
     def idle_roles(self) -> dict[str, str]:
@@ -236,6 +289,9 @@ class Report:
         counts["total"] = len(self.results)
         counts["seconds"] = round(sum(r.seconds for r in self.results), 3)
         counts["failing_clauses"] = self.failing_clauses()
+        counts["root_causes"] = self.root_causes()
+        counts["strict_failures"] = self.strict_failures()
+        counts["advisory_failures"] = self.advisory_failures()
         counts["idle_roles"] = self.idle_roles()
         counts["conforms"] = self.exit_status == 0
         counts["complete"] = not self.interrupted and not counts["idle_roles"]
@@ -272,17 +328,42 @@ class Report:
         head = f"summary: {', '.join(parts) or 'nothing checked'} in {s['seconds']:.2f} s: "
         if self.interrupted:
             return head + f"INTERRUPTED by {self.interrupted}: no verdict (partial results above)"
-        failing = s["failing_clauses"]
+        failing, causes = s["failing_clauses"], s["root_causes"]
+        tail = self._beside()
         if failing:
-            what = "clauses" if self.strict else "MUST clauses"
-            return head + f"does NOT conform ({len(failing)} {what} fail: {', '.join(failing)})"
+            scope = "(strict)" if self.strict else "to the plan"
+            cause = "root cause" if len(causes) == 1 else "root causes"
+            n = len(failing)
+            fail = "1 clause fails" if n == 1 else f"{n} clauses fail"
+            if failing == causes:
+                listed = f"{fail}: {', '.join(failing)}"
+            else:
+                listed = (
+                    f"{fail}, {len(causes)} {cause}: {', '.join(causes)}; all failing: "
+                    f"{', '.join(failing)}"
+                )
+            return head + f"does NOT conform {scope} ({listed})" + tail
         idle = s["idle_roles"]
         if idle:
             why = "; ".join(f"{role}: {reason}" for role, reason in idle.items())
-            return head + f"INCOMPLETE: no property ran for {', '.join(idle)} ({why})"
-        advisory = sorted({r.clause for r in self.results if r.bad})
-        tail = f"; advisory SHOULD failures: {', '.join(advisory)}" if advisory else ""
-        return head + "conforms (every checked MUST clause passes)" + tail
+            return head + f"INCOMPLETE: no property ran for {', '.join(idle)} ({why})" + tail
+        verdict = (
+            "conforms (strict: every clause checked passes)"
+            if self.strict
+            else "conforms to the plan"
+        )
+        return head + verdict + tail
+
+    def _beside(self) -> str:
+        """'; 3 strict clauses fail: ...; advisory SHOULD failures: ...' (default mode only)."""
+        parts = []
+        strict, advisory = self.strict_failures(), self.advisory_failures()
+        if strict:
+            n = len(strict)
+            parts.append(f"{n} strict clause{'s' if n != 1 else ''} fail: {', '.join(strict)}")
+        if advisory:
+            parts.append(f"advisory SHOULD failures: {', '.join(advisory)}")
+        return "".join(f"; {p}" for p in parts)
 
     def to_text(self) -> str:
         lines = [
@@ -295,18 +376,21 @@ class Report:
             file = self.resolved.get(role, {}).get("file", "")
             lines.append(f"  {role:{width}}  {name}" + (f"  ({file})" if file else ""))
         lines += [f"  {role:{width}}  (skipped: {why})" for role, why in self.unavailable.items()]
+        lines += self._causes()
         lines.append("")
         pw = max([len(r.property) for r in self.results] + [8])
-        lines.append(f"{'clause':8} {'level':6} {'property':{pw}} {'status':8} examples  seconds")
+        lines.append(
+            f"{'clause':8} {'level':6} {'tier':6} {'property':{pw}} {'status':14} examples  seconds"
+        )
         for r in self.results:
             lines.append(
-                f"{r.clause:8} {r.level:6} {r.property:{pw}} {r.status:8} "
+                f"{r.clause:8} {r.level:6} {r.tier:6} {r.property:{pw}} {r.status:14} "
                 f"{r.examples:8d} {r.seconds:8.2f}"
             )
         lines += self._details()
-        skipped = [r for r in self.results if r.status in ("skipped", "xfailed")]
+        skipped = [r for r in self.results if r.status in ("skipped", "not_applicable", "xfailed")]
         if skipped:
-            lines += ["", "SKIPPED / XFAILED"]
+            lines += ["", "SKIPPED / NOT APPLICABLE / XFAILED"]
             for r in skipped:
                 why = r.message.splitlines()[0] if r.message else ""
                 reason = f" [xfail: {r.xfail_reason}]" if r.xfail_reason else ""
@@ -316,11 +400,40 @@ class Report:
         lines += ["", self.summary_line()]
         return "\n".join(lines)
 
+    def _causes(self) -> list[str]:
+        """ROOT CAUSES: each failing clause no other explains, with those that follow from it."""
+        causes = self.root_causes()
+        if not causes:
+            return []
+        titles = {r.clause: r.title for r in self.results}
+        lines = ["", "ROOT CAUSES (the fewest clauses that explain the failures)"]
+        failing = self.failing_clauses()
+        for cause in causes:
+            lines.append(f"  {cause} {titles.get(cause, '')}")
+            after = sorted(
+                {
+                    r.clause
+                    for r in self.results
+                    if r.counts(self.strict) and r.follows_from == cause and r.clause != cause
+                }
+                - set(causes)
+            )
+            lines += [f"    {c} {titles.get(c, '')}: follows from {cause}" for c in after]
+        rest = [c for c in failing if c not in causes]
+        if rest:
+            word = "root cause" if len(causes) == 1 else "root causes"
+            lines.append(f"  ({len(failing)} clauses fail, {len(causes)} {word})")
+        return lines
+
     def _details(self) -> list[str]:
         details = [r for r in self.results if r.bad or r.status == "xpassed"]
         lines = ["", "DETAILS"] if details else []
         for r in details:
-            lines += ["", f"{r.clause} ({r.level}) {r.title}: {r.property} {r.status}"]
+            lines += ["", f"{r.clause} ({r.level}, {r.tier}) {r.title}: {r.property} {r.status}"]
+            if r.tier == "strict" and r.why:
+                lines.append(f"  strict tier: {r.why}")
+            if r.follows_from and r.follows_from != r.clause:
+                lines.append(f"  follows from {r.follows_from}: its counterexample breaks that too")
             if r.xfail_reason:
                 lines.append(f"  xfail entry: {r.xfail_reason}")
             if r.message:
@@ -391,8 +504,9 @@ class Report:
             first = r.message.splitlines()[0] if r.message else r.status
             if r.bad:
                 tag = "failure" if r.status == "failed" else "error"
-                if r.level == "SHOULD" and not self.strict:
-                    ET.SubElement(case, "system-out").text = f"advisory (SHOULD) {tag}: {body}"
+                if not r.counts(self.strict):
+                    kind = "advisory (SHOULD)" if r.level == "SHOULD" else "strict-tier"
+                    ET.SubElement(case, "system-out").text = f"{kind} {tag}: {body}"
                 else:
                     ET.SubElement(case, tag, message=f"{r.status}: {first}"[:500]).text = body
             elif r.status in ("skipped", "xfailed"):

@@ -30,16 +30,21 @@ import re
 import time
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis import errors as hyp_errors
+from hypothesis import example as hypothesis_example
+from hypothesis.strategies import SearchStrategy
 
+from conformance._causes import explain
 from conformance._host import WorkerCrashed, WorkerTimeout
 from conformance._session import Options, Session
 from conformance._wire import ExceptionInfo
+from conformance.domain import Domain, NotApplicable
 from conformance.profiles import Profile, get_profile
 from conformance.properties import PROPERTIES, Property, Targets
 from conformance.report import Report, Result, Status
@@ -193,17 +198,27 @@ class _Check:
             state.failing, state.error = example, error
             raise
 
-    def run(self, examples: int, run_seed: int, shrink: bool) -> BaseException | None:
+    def run(
+        self,
+        strategy: SearchStrategy[Any] | None,
+        explicit: tuple[Any, ...],
+        examples: int,
+        run_seed: int,
+        shrink: bool,
+    ) -> BaseException | None:
         self.deadline = time.monotonic() + self.limit
         try:
-            if self.prop.strategy is None:
+            if strategy is None:
                 self.one(None)
             else:
 
                 def test(example: Any) -> None:
                     self.one(example)
 
-                seed(run_seed)(_settings(examples, shrink)(given(self.prop.strategy)(test)))()
+                wrapped: Any = given(strategy)(test)
+                for case in reversed(explicit):
+                    wrapped = hypothesis_example(case)(wrapped)
+                seed(run_seed)(_settings(examples, shrink)(wrapped))()
         except KeyboardInterrupt:
             raise
         except BaseException as error:
@@ -279,23 +294,28 @@ def judge_property(
     seed: int,
     time_limit: float | None,
     call_limit: float | None,
+    domain: Domain | None = None,
+    keep: dict[str, Any] | None = None,
 ) -> Result:
-    """Check one property through ``session``'s workers (its targets already loaded)."""
-    level, title = _clause_info(prop.clause)
+    """Check one property through ``session``'s workers (its targets already loaded).
+
+    ``domain`` narrows what the targets declare (the command line's --dtypes and others);
+    ``keep`` receives the counterexample object of a failure (for root causes)."""
+    inside = session.domain(prop.roles).narrow(domain or Domain())
+    strategy = prop.strategy_for(inside)
+    if isinstance(strategy, NotApplicable):
+        return _result(prop, "not_applicable", message=strategy.reason)
     limit = prof.time_limit if time_limit is None else time_limit
     check = _Check(prop, session, limit, call_limit)
     examples = prof.examples_for(prop.max_examples)
+    explicit = prop.examples_for(inside) if strategy is not None else ()
     start = time.perf_counter()
-    error = check.run(examples, _seed_for(seed, prop), prof.shrink)
+    error = check.run(strategy, explicit, examples, _seed_for(seed, prop), prof.shrink)
     seconds = time.perf_counter() - start
     status, message, example = _classify(check, error)
-    result = Result(
-        clause=prop.clause,
-        level=level,
-        title=title,
-        property=prop.id,
-        roles=prop.roles,
-        status=status,
+    result = _result(
+        prop,
+        status,
         examples=check.state.first_failure or check.state.calls,
         seconds=seconds,
         message=_ADDRESS.sub("0x…", message),
@@ -304,6 +324,8 @@ def judge_property(
         printed = "\n".join(part.strip() for part in check.output if part.strip())
         result.output = printed or None
         if example is not _NOTHING:
+            if keep is not None and status == "failed":
+                keep[prop.id] = example
             text = None if example is None else _ADDRESS.sub("0x…", repr(example))
             result.example = text
             result.reproduction = reproduction(prop, session.targets, text)
@@ -344,6 +366,7 @@ def run_property(
     *,
     call_limit: float | None = None,
     options: Options | None = None,
+    domain: Domain | None = None,
 ) -> Result:
     """Check one property against ``targets`` (every role it uses must be given).
 
@@ -358,7 +381,7 @@ def run_property(
     try:
         session.load()
         prof = get_profile(profile) if isinstance(profile, str) else profile
-        return judge_property(prop, session, prof, seed, time_limit, call_limit)
+        return judge_property(prop, session, prof, seed, time_limit, call_limit, domain)
     finally:
         session.close()
 
@@ -423,6 +446,7 @@ def run_conformance(
     strict: bool = False,
     progress: Callable[[Result], None] | None = None,
     options: Options | None = None,
+    domain: Domain | None = None,
 ) -> Report:
     """Check the targets against every applicable property and return the report.
 
@@ -431,23 +455,32 @@ def run_conformance(
     ``clauses``: clause ids, property ids or shell patterns to restrict the run.
     ``xfail``: an xfail file path or parsed entries. ``time_limit``: seconds per property
     (default: the profile's); ``call_limit``: seconds per example. ``options``: worker
-    threads, memory cap, import limit. Raises TargetError for a target that cannot be
+    threads, memory cap, import limit. ``domain`` narrows what each target declares
+    (properties outside it are not applicable). Raises TargetError for a target that cannot be
     loaded and ValueError for a bad selection or profile. On Ctrl-C / SIGTERM
     (:class:`Interrupted`) it returns what finished, with ``interrupted`` set.
     """
-    prof = get_profile(profile) if isinstance(profile, str) else profile
     names, requested = target_names(targets)
-    entries = _entries(xfail)
+    run = _Run(
+        get_profile(profile) if isinstance(profile, str) else profile,
+        seed,
+        time_limit,
+        call_limit,
+        domain or Domain(),
+        _entries(xfail),
+    )
     chosen = [p for p in select_properties(clauses) if set(p.roles) & set(names)]
     session = Session(names, options)
     results: list[Result] = []
     interrupted: str | None = None
+    threads = _one_thread()
     try:
         session.load()
         for prop in chosen:
-            results.append(_one(prop, session, names, entries, prof, seed, time_limit, call_limit))
+            results.append(run.one(prop, session, names))
             if progress is not None:
                 progress(results[-1])
+        explain(results, run.counterexamples, session, _by_id, lambda r: r.counts(strict))
     except KeyboardInterrupt as stop:
         interrupted = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
         session.kill()
@@ -456,30 +489,53 @@ def run_conformance(
         raise
     finally:
         session.close()
-    return _report(
-        names, requested, session, results, entries, chosen, prof, seed, strict, interrupted
-    )
+        torch.set_num_threads(threads)
+    return _report(names, requested, session, results, run, chosen, strict, interrupted)
 
 
-def _one(
-    prop: Property,
-    session: Session,
-    names: Mapping[str, str],
-    entries: list[XfailEntry],
-    prof: Profile,
-    seed: int,
-    time_limit: float | None,
-    call_limit: float | None,
-) -> Result:
-    skip = skip_reason(prop, names)
-    if skip is not None:
-        return _skipped(prop, skip)
-    result = judge_property(prop, session, prof, seed, time_limit, call_limit)
-    entry = match_xfail(entries, prop.clause, prop.id)
-    if entry is not None:
-        result.xfail_reason = entry.reason
-        result.status = "xfailed" if result.bad else "xpassed"
-    return result
+def _by_id(pid: str) -> Property | None:
+    return next((p for p in PROPERTIES if p.id == pid), None)
+
+
+def _one_thread() -> int:
+    """Run the judge's own torch work (the decisions' references) on one thread, as the
+    workers do: on small tensors more threads only wait on each other. Returns the old count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return before
+
+
+@dataclass(frozen=True)
+class _Run:
+    """How one run checks each property."""
+
+    profile: Profile
+    seed: int
+    time_limit: float | None
+    call_limit: float | None
+    domain: Domain
+    entries: list[XfailEntry]
+    counterexamples: dict[str, Any] = field(default_factory=dict)
+
+    def one(self, prop: Property, session: Session, names: Mapping[str, str]) -> Result:
+        skip = skip_reason(prop, names)
+        if skip is not None:
+            return _skipped(prop, skip)
+        result = judge_property(
+            prop,
+            session,
+            self.profile,
+            self.seed,
+            self.time_limit,
+            self.call_limit,
+            self.domain,
+            self.counterexamples,
+        )
+        entry = match_xfail(self.entries, prop.clause, prop.id)
+        if entry is not None:
+            result.xfail_reason = entry.reason
+            result.status = "xfailed" if result.bad else "xpassed"
+        return result
 
 
 def _report(
@@ -487,10 +543,8 @@ def _report(
     requested: list[str],
     session: Session,
     results: list[Result],
-    entries: list[XfailEntry],
+    run: _Run,
     chosen: list[Property],
-    prof: Profile,
-    seed: int,
     strict: bool,
     interrupted: str | None,
 ) -> Report:
@@ -498,13 +552,13 @@ def _report(
 
     warnings = [
         f"xfail entry {e.pattern!r} ({e.source}:{e.line}) matches no property of this run"
-        for e in unused_entries(entries, [(p.clause, p.id) for p in chosen])
+        for e in unused_entries(run.entries, [(p.clause, p.id) for p in chosen])
     ]
     return Report(
         spec_version=SPEC_VERSION,
         targets=dict(names),
-        profile=prof.name,
-        seed=seed,
+        profile=run.profile.name,
+        seed=run.seed,
         results=results,
         strict=strict,
         warnings=warnings,
@@ -514,17 +568,20 @@ def _report(
     )
 
 
-def _clause_info(clause_id: str) -> tuple[str, str]:
-    """(level, title) of a clause; ('?', note) for an id the spec does not know."""
+def _result(prop: Property, status: Status, **fields: Any) -> Result:
+    """A result for ``prop`` with its clause's level, title, tier and why."""
     from spec import clause as spec_clause
 
+    level: str
     try:
-        c = spec_clause(clause_id)
+        c = spec_clause(prop.clause)
+        level, title, tier, why = c.level, c.title, c.tier, c.why
     except KeyError:
-        return "?", "(no such clause in the spec)"
-    return c.level, c.title
+        level, title, tier, why = "?", "(no such clause in the spec)", "plan", ""
+    return Result(
+        prop.clause, level, title, prop.id, prop.roles, status, tier=tier, why=why, **fields
+    )
 
 
 def _skipped(prop: Property, reason: str) -> Result:
-    level, title = _clause_info(prop.clause)
-    return Result(prop.clause, level, title, prop.id, prop.roles, "skipped", message=reason)
+    return _result(prop, "skipped", message=reason)

@@ -36,13 +36,14 @@ import importlib
 import os
 import pkgutil
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from hypothesis.strategies import SearchStrategy
 
 from conformance._wire import ExceptionInfo, decode, encode
+from conformance.domain import Domain, NotApplicable
 from conformance.roles import ROLES
 
 __all__ = [
@@ -160,16 +161,34 @@ class Property:
     """Worker half: ``act(targets, example) -> observation`` (plain data)."""
     decide: Callable[[Any, Any], None]
     """Judge half: ``decide(example, observation)``; AssertionError on a violation."""
-    strategy: SearchStrategy[Any] | None = None
+    strategy: SearchStrategy[Any] | Callable[[Domain], Any] | None = None
+    """The examples: a strategy, a function of the target's :class:`~conformance.domain.Domain`
+    giving one (or :class:`~conformance.domain.NotApplicable`), or None for one plain call."""
     max_examples: int | None = None
     """Cap on examples for an expensive property (the profile's count applies below it)."""
     doc: str = ""
     module: str = ""
     """The module a worker imports to find this property (default: the act's module)."""
+    examples: Sequence[Any] | Callable[[Domain], Sequence[Any]] = ()
+    """Explicit examples run before the drawn ones (or a function of the domain giving them)."""
 
     @property
     def home(self) -> str:
         return self.module or getattr(self.act, "__module__", "") or ""
+
+    def strategy_for(self, domain: Domain) -> SearchStrategy[Any] | NotApplicable | None:
+        """The strategy inside ``domain`` (NotApplicable when it cannot draw there)."""
+        if self.strategy is None or isinstance(self.strategy, SearchStrategy):
+            return self.strategy
+        made = self.strategy(domain)
+        if not isinstance(made, (SearchStrategy, NotApplicable)):
+            raise TypeError(f"{self.id}: its strategy function returned {made!r}")
+        return made
+
+    def examples_for(self, domain: Domain) -> tuple[Any, ...]:
+        """The explicit examples inside ``domain``."""
+        found = self.examples(domain) if callable(self.examples) else self.examples
+        return tuple(found)
 
     def check(self, targets: Targets, example: Any) -> None:
         """Both halves in this process, the observation passed through the wire format as
@@ -186,10 +205,11 @@ def conformance_property(
     *,
     roles: tuple[str, ...],
     act: Callable[[Targets, Any], Any],
-    strategy: SearchStrategy[Any] | None = None,
+    strategy: SearchStrategy[Any] | Callable[[Domain], Any] | None = None,
     max_examples: int | None = None,
     name: str | None = None,
     doc: str | None = None,
+    examples: Sequence[Any] | Callable[[Domain], Sequence[Any]] = (),
 ) -> Callable[[Callable[[Any, Any], None]], Callable[[Any, Any], None]]:
     """Register the decorated ``decide(example, observation)`` with its ``act`` (module doc).
 
@@ -215,6 +235,7 @@ def conformance_property(
             max_examples=max_examples,
             doc=text.strip().splitlines()[0] if text.strip() else "",
             module=module,
+            examples=examples,
         )
         return decide
 

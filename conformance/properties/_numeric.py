@@ -25,6 +25,7 @@ __all__ = [
     "grads64",
     "ratios",
     "rtol",
+    "slack",
     "unit_rows",
 ]
 
@@ -58,9 +59,27 @@ def atol(dtype: torch.dtype) -> float:
     return 2 * _SUBNORMAL.get(dtype, 2.0**-149)
 
 
-def band(dtype: torch.dtype) -> float:
-    """Half-width of the band |ratio - 1| < band where a unit may go either way (norm rounding)."""
+_HALF = {torch.float16: 2.0**-11, torch.bfloat16: 2.0**-8}
+"""Unit roundoff of the half dtypes, where a computation in the working dtype rounds."""
+
+
+def band(dtype: torch.dtype, tier: str = "plan") -> float:
+    """Half-width of the band |ratio - 1| < band where a unit may go either way: norm rounding
+    (for float16 / bfloat16 at plan tier, that of a computation in the working dtype)."""
+    if dtype in _HALF and tier == "plan":
+        return 8 * _HALF[dtype]
     return 1e-9 if dtype in (torch.float64, torch.complex128) else 1e-4
+
+
+def slack(old: Array, want: Array, dtype: torch.dtype, tier: str = "plan") -> Array:
+    """Per entry, how far a clipped gradient may be from the float64 ``want`` (``old``: the
+    gradient before): the rounding of ``dtype`` (norms accumulated in float32 or wider), or,
+    for float16 / bfloat16 at plan tier, that of a computation in the working dtype — norms,
+    bound and factor rounded there, the factor possibly subnormal."""
+    if dtype in _HALF and tier == "plan":
+        u, tiny = _HALF[dtype], _SUBNORMAL[dtype]
+        return np.asarray(8 * u * np.abs(want) + 2 * tiny * np.abs(old) + 2 * tiny)
+    return np.asarray(rtol(dtype) * np.abs(want) + atol(dtype))
 
 
 def dtype_of(t: torch.Tensor) -> torch.dtype:

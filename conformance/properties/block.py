@@ -2,7 +2,7 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted(p.clause for p in PROPERTIES if p.id.startswith("block."))
-['BLK-006', 'BLK-007', 'BLK-008', 'BLK-010', 'BLK-011']
+['BLK-006', 'BLK-007', 'BLK-008', 'BLK-010', 'BLK-011', 'BLK-017']
 
 The block is a black box: its normalisation layer is found by walking its modules
 (:func:`norm_layers`), not by attribute name. The role expects the *stable* block with
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from conformance.domain import Domain, NotApplicable
 from conformance.properties import Targets, attempt, conformance_property
 from conformance.strategies.blocks import (
     BadBlockArgument,
@@ -94,11 +95,18 @@ def _act_forward(targets: Targets, case: BlockCase) -> dict[str, Any]:
     return _outputs(case.build(targets.block), case)
 
 
-@conformance_property(
-    "BLK-006", roles=("block",), strategy=block_cases(), max_examples=40, act=_act_forward
-)
-def forward_shape(case: BlockCase, seen: dict[str, Any]) -> None:
-    """A block keeps shape and dtype and stays finite, in training and evaluation mode."""
+def _cases(**kw: Any) -> Any:
+    """Block cases with sides at least the domain's min_size."""
+    return lambda domain: block_cases(min_size=domain.min_size, **kw)
+
+
+def _one_by_one(domain: Domain) -> Any:
+    if domain.min_size > 1:
+        return NotApplicable(f"a 1x1 grid is below the domain's min_size {domain.min_size}")
+    return block_cases(one_by_one=True)
+
+
+def _shape_kept(case: BlockCase, seen: dict[str, Any]) -> None:
     x = case.make_input()
     for training, facts in seen.items():
         _need(facts, case, training)
@@ -110,7 +118,23 @@ def forward_shape(case: BlockCase, seen: dict[str, Any]) -> None:
 
 
 @conformance_property(
-    "BLK-007", roles=("block",), strategy=block_cases(), max_examples=40, act=_act_forward
+    "BLK-006", roles=("block",), strategy=_cases(), max_examples=40, act=_act_forward
+)
+def forward_shape(case: BlockCase, seen: dict[str, Any]) -> None:
+    """A block keeps shape and dtype and stays finite, in training and evaluation mode."""
+    _shape_kept(case, seen)
+
+
+@conformance_property(
+    "BLK-017", roles=("block",), strategy=_one_by_one, max_examples=10, act=_act_forward
+)
+def one_by_one_grid(case: BlockCase, seen: dict[str, Any]) -> None:
+    """On a 1x1 grid too, in training and evaluation mode."""
+    _shape_kept(case, seen)
+
+
+@conformance_property(
+    "BLK-007", roles=("block",), strategy=_cases(), max_examples=40, act=_act_forward
 )
 def identity_at_init(case: BlockCase, seen: dict[str, Any]) -> None:
     """A freshly built block returns its input unchanged (zero-gamma init)."""
@@ -142,9 +166,7 @@ def _act_centred(targets: Targets, case: BlockCase) -> dict[str, Any]:
 @conformance_property(
     "BLK-008",
     roles=("block",),
-    strategy=block_cases(kinds=("normal", "per_sample_constant", "large")).filter(
-        lambda c: c.height * c.width > 1
-    ),
+    strategy=_cases(kinds=("normal", "per_sample_constant", "large")),
     max_examples=40,
     act=_act_centred,
 )
@@ -213,7 +235,7 @@ def _act_step(targets: Targets, case: BlockCase) -> dict[str, Any]:
 @conformance_property(
     "BLK-011",
     roles=("block",),
-    strategy=block_cases(kinds=("normal",), max_side=8).filter(lambda c: c.height * c.width > 1),
+    strategy=_cases(kinds=("normal",), max_side=8),
     max_examples=20,
     act=_act_step,
 )

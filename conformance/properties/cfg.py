@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import typing
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -226,12 +227,64 @@ def _act_bad(cls: Any, example: BadValue) -> dict[str, Any]:
     return build(cls, example.kwargs(), list(example.kwargs()))
 
 
+def literal_values(cls: Any, field: str) -> dict[str, Any]:
+    """Act helper: the field's annotation, and its Literal values if it is a Literal (also
+    inside Optional / Annotated); from Pydantic fields, dataclass fields or type hints."""
+    annotation: Any = None
+    fields = getattr(cls, "model_fields", None)
+    if isinstance(fields, dict) and field in fields:
+        annotation = getattr(fields[field], "annotation", None)
+    else:
+        hints = attempt(typing.get_type_hints, cls)
+        if hints.ok and isinstance(hints.value, dict):
+            annotation = hints.value.get(field)
+        elif dataclasses.is_dataclass(cls):
+            raw = {f.name: f.type for f in dataclasses.fields(cls)}.get(field)
+            annotation = raw
+    pending, values = [annotation], None
+    while pending:
+        current = pending.pop()
+        origin = typing.get_origin(current)
+        if origin is typing.Literal:
+            values = list(typing.get_args(current))
+            break
+        if origin is typing.Annotated:
+            pending.append(typing.get_args(current)[0])
+        elif origin is typing.Union or type(current).__name__ == "UnionType":
+            pending += [a for a in typing.get_args(current) if a is not type(None)]
+    return {"annotation": repr(annotation), "literal": values}
+
+
+def _act_refused(cls: Any, example: BadValue) -> dict[str, Any]:
+    return {**literal_values(cls, example.field), **_act_bad(cls, example)}
+
+
 @_per_side(
     "CFG-003",
+    "unknown_algorithm_refused",
+    lambda side: bad_values(side, "gradient_clip_algorithm", INVALID["gradient_clip_algorithm"]),
+    _act_refused,
+    "Another algorithm is refused: the field is a Literal of exactly the three, or building raises",
+)
+def _refused(side: Side, example: BadValue, seen: dict[str, Any]) -> None:
+    if seen["literal"] is not None and sorted(map(str, seen["literal"])) == sorted(ALGORITHMS):
+        return  # refused by its annotation (a type checker), as the plan's dataclasses do
+    if "raised" in seen:
+        return
+    raise AssertionError(
+        f"gradient_clip_algorithm={example.value!r} was accepted (stored as "
+        f"{seen['attrs'].get(example.field)!r}), and the field is annotated "
+        f"{seen['annotation']}, not Literal['norm', 'value', 'agc']: nothing refuses an unknown "
+        f"algorithm; example {example!r}"
+    )
+
+
+@_per_side(
+    "CFG-011",
     "unknown_algorithm_rejected",
     lambda side: bad_values(side, "gradient_clip_algorithm", INVALID["gradient_clip_algorithm"]),
     _act_bad,
-    "Another algorithm is rejected with an error naming the field, value and allowed values",
+    "Building with another algorithm raises, naming the field, value and allowed values",
 )
 def _unknown_algorithm(side: Side, example: BadValue, seen: dict[str, Any]) -> None:
     message = rejected(seen, example.kwargs(), side, example)
@@ -268,7 +321,7 @@ _BAD_CLIP = st.one_of(
 
 
 @_per_side(
-    "CFG-004",
+    "CFG-012",
     "clip_value_rejected",
     lambda side: bad_values(side, "gradient_clip_val", _BAD_CLIP),
     _act_bad,

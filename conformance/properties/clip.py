@@ -13,18 +13,43 @@ the same parameters) and :func:`spec.reference.agc_reference` give the expected 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 from hypothesis import strategies as st
 
+from conformance.domain import Domain, NotApplicable
 from conformance.properties import Targets, attempt, conformance_property
 from conformance.properties._numeric import as64, atol, band, bits, grads64, ratios, rtol, unit_rows
-from conformance.strategies.tensors import ClipCase, clip_cases, unknown_algorithm_cases
+from conformance.strategies.tensors import (
+    CLIP_ALGORITHMS,
+    ClipCase,
+    clip_cases,
+    unknown_algorithm_cases,
+)
 from spec.reference import agc_reference
 
-_REAL = ("float32", "float64", "float16", "bfloat16")
+_REAL = ("float32", "float64")
+OTHER = ("float16", "bfloat16", "complex64", "complex128")
+
+
+def _cases(
+    algorithms: tuple[str, ...] = CLIP_ALGORITHMS,
+    dtypes: tuple[str, ...] = _REAL,
+    what: str = "float32 and float64 gradients",
+    **kw: Any,
+) -> Callable[[Domain], Any]:
+    """Dispatch cases of these dtypes inside the domain (not applicable when none is)."""
+
+    def make(domain: Domain) -> Any:
+        inside = domain.only(dtypes)
+        if not inside:
+            return NotApplicable(f"{what} ({', '.join(dtypes)}) are outside the target's domain")
+        return clip_cases(algorithms, inside, domain=domain, **kw)
+
+    return make
 
 
 def _after(g: Any) -> torch.Tensor:
@@ -68,7 +93,7 @@ def _unchanged(ex: ClipCase, grads: list[Any], why: str) -> None:
 @conformance_property(
     "AGC-026",
     roles=("clip",),
-    strategy=clip_cases(values=st.sampled_from([None, 0.0, -1.0, -1e-3, -0.0])),
+    strategy=_cases(values=st.sampled_from([None, 0.0, -1.0, -1e-3, -0.0])),
     act=_act_clip,
 )
 def no_clipping_at_nonpositive(ex: ClipCase, seen: dict[str, Any]) -> None:
@@ -76,11 +101,8 @@ def no_clipping_at_nonpositive(ex: ClipCase, seen: dict[str, Any]) -> None:
     _unchanged(ex, seen["grads"], f"value {ex.value!r} must not clip")
 
 
-@conformance_property("AGC-027", roles=("clip",), strategy=clip_cases(("norm",)), act=_act_clip)
-def norm_matches_torch(ex: ClipCase, seen: dict[str, Any]) -> None:
-    """'norm' gives the gradients of torch.nn.utils.clip_grad_norm_(max_norm=value).
-
-    torch takes each tensor's norm, and so the factor, in that tensor's own dtype (half
+def _norm_matches(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """torch takes each tensor's norm, and so the factor, in that tensor's own dtype (half
     gradients get a half-precision factor, subnormal for tiny values); an implementation
     that takes the norm more precisely conforms too. So each gradient must match torch's
     result, or the same rule evaluated in float64, within its dtype's tolerance.
@@ -107,9 +129,24 @@ def norm_matches_torch(ex: ClipCase, seen: dict[str, Any]) -> None:
             )
 
 
+@conformance_property("AGC-027", roles=("clip",), strategy=_cases(("norm",)), act=_act_clip)
+def norm_matches_torch(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """'norm' gives the gradients of torch.nn.utils.clip_grad_norm_(max_norm=value)."""
+    _norm_matches(ex, seen)
+
+
 @conformance_property(
-    "AGC-028", roles=("clip",), strategy=clip_cases(("value",), _REAL), act=_act_clip
+    "AGC-027",
+    roles=("clip",),
+    strategy=_cases(("norm",), OTHER, "float16, bfloat16 and complex gradients"),
+    act=_act_clip,
 )
+def norm_matches_torch_other_dtypes(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """The same for float16, bfloat16, complex64 and complex128 gradients (in the domain)."""
+    _norm_matches(ex, seen)
+
+
+@conformance_property("AGC-028", roles=("clip",), strategy=_cases(("value",), _REAL), act=_act_clip)
 def value_matches_torch(ex: ClipCase, seen: dict[str, Any]) -> None:
     """'value' gives the gradients of torch.nn.utils.clip_grad_value_(clip_value=value)."""
     assert ex.value is not None
@@ -119,7 +156,7 @@ def value_matches_torch(ex: ClipCase, seen: dict[str, Any]) -> None:
     _compare(seen["grads"], ref, 1.0, "'value' vs clip_grad_value_", ex)
 
 
-@conformance_property("AGC-029", roles=("clip",), strategy=clip_cases(("agc",)), act=_act_clip)
+@conformance_property("AGC-029", roles=("clip",), strategy=_cases(("agc",)), act=_act_clip)
 def agc_matches_reference(ex: ClipCase, seen: dict[str, Any]) -> None:
     """'agc' gives unit-wise AGC with clip_factor=value and eps=1e-3 (float64 reference)."""
     assert ex.value is not None

@@ -2,7 +2,7 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted({p.clause for p in PROPERTIES if p.id.startswith("generator.")})
-['BLK-012', 'BLK-013', 'BLK-014']
+['BLK-012', 'BLK-013', 'BLK-014', 'BLK-018']
 
 Both roles are called as ``Generator(in_channels, out_channels, hidden_channels,
 n_blocks, modes, C)`` and map (B, C*in_channels, H, W) to (B, H, W, C, out_channels).
@@ -54,23 +54,52 @@ def _act_stable_output(targets: Targets, case: GeneratorCase) -> dict[str, Any]:
     return _forward(targets.stable_generator, case)
 
 
+def _cases(**kw: Any) -> Any:
+    """Generator cases with sides at least the domain's min_size."""
+    return lambda domain: generator_cases(min_size=domain.min_size, **kw)
+
+
 @conformance_property(
-    "BLK-012", roles=("generator",), strategy=generator_cases(), max_examples=20, act=_act_output
+    "BLK-012", roles=("generator",), strategy=_cases(), max_examples=20, act=_act_output
 )
 def output_shape(case: GeneratorCase, seen: dict[str, Any]) -> None:
-    """(B, C*in, H, W) -> finite (B, H, W, C, out) of the same dtype."""
+    """(B, C, H, W) -> finite (B, H, W, C, 2) of the same dtype (one channel in, real/imag out)."""
     _check_output(case, seen)
 
 
 @conformance_property(
     "BLK-012",
     roles=("stable_generator",),
-    strategy=generator_cases(),
+    strategy=_cases(),
     max_examples=20,
     act=_act_stable_output,
 )
 def stable_output_shape(case: GeneratorCase, seen: dict[str, Any]) -> None:
-    """The stable generator: (B, C*in, H, W) -> finite (B, H, W, C, out)."""
+    """The stable generator: (B, C, H, W) -> finite (B, H, W, C, 2)."""
+    _check_output(case, seen)
+
+
+@conformance_property(
+    "BLK-018",
+    roles=("generator",),
+    strategy=_cases(channels="any"),
+    max_examples=10,
+    act=_act_output,
+)
+def other_channel_counts(case: GeneratorCase, seen: dict[str, Any]) -> None:
+    """(B, C*in, H, W) -> finite (B, H, W, C, out) for other in / out channel counts."""
+    _check_output(case, seen)
+
+
+@conformance_property(
+    "BLK-018",
+    roles=("stable_generator",),
+    strategy=_cases(channels="any"),
+    max_examples=10,
+    act=_act_stable_output,
+)
+def stable_other_channel_counts(case: GeneratorCase, seen: dict[str, Any]) -> None:
+    """The stable generator, for other in / out channel counts."""
     _check_output(case, seen)
 
 
@@ -177,7 +206,7 @@ def _act_swap(targets: Targets, case: GeneratorCase) -> dict[str, Any]:
 @conformance_property(
     "BLK-013",
     roles=("generator", "stable_generator"),
-    strategy=generator_cases(kinds=("normal",)),
+    strategy=_cases(kinds=("normal",)),
     max_examples=15,
     act=_act_swap,
 )

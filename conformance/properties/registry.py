@@ -2,7 +2,7 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted(p.clause for p in PROPERTIES if p.id.startswith("registry."))
-['REG-001', 'REG-002', 'REG-003']
+['REG-001', 'REG-002', 'REG-003', 'REG-009']
 
 Registration, config names and building from a config are in
 :mod:`conformance.properties.registry_api`; REG-006 and REG-007 need an installed
@@ -66,7 +66,7 @@ def _act_swap(targets: Targets, case: GeneratorCase) -> dict[str, Any]:
 @conformance_property(
     "REG-002",
     roles=("registry",),
-    strategy=generator_cases(kinds=("normal",)),
+    strategy=lambda domain: generator_cases(kinds=("normal",), min_size=domain.min_size),
     max_examples=10,
     act=_act_swap,
 )
@@ -86,6 +86,15 @@ def _act_unknown(targets: Targets, name: str) -> dict[str, Any]:
 
 @conformance_property(
     "REG-003", roles=("registry",), strategy=unknown_names(), max_examples=30, act=_act_unknown
+)
+def unknown_name_refused(name: str, seen: dict[str, Any]) -> None:
+    """An unknown name raises (it returns nothing, no default class)."""
+    if seen["raised"] is None:
+        raise AssertionError(f"resolve({name!r}) returned {seen['returned']}: expected an error")
+
+
+@conformance_property(
+    "REG-009", roles=("registry",), strategy=unknown_names(), max_examples=30, act=_act_unknown
 )
 def unknown_name_rejected(name: str, seen: dict[str, Any]) -> None:
     """An unknown name raises LookupError naming the built-in names."""

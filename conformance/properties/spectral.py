@@ -2,7 +2,7 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted(p.clause for p in PROPERTIES if p.id.startswith("spectral."))
-['BLK-001', 'BLK-002', 'BLK-003', 'BLK-005']
+['BLK-001', 'BLK-002', 'BLK-003', 'BLK-005', 'BLK-016', 'BLK-016', 'BLK-016']
 
 Roles: ``spectral_conv`` is called ``SpectralConv(in_channels, out_channels, modes)``
 and maps (B, in, H, W) to (B, out, H, W); ``plain_block`` is called
@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from conformance.domain import Domain, NotApplicable
 from conformance.properties import Targets, conformance_property
 from conformance.properties.block import tensor_facts
 from conformance.strategies.layers import (
@@ -52,11 +53,23 @@ def _act_forward(targets: Targets, case: SpectralCase) -> dict[str, Any]:
     return tensor_facts(_forward(case.build(targets.spectral_conv), case.make_input()), keep=True)
 
 
-@conformance_property(
-    "BLK-001", roles=("spectral_conv",), strategy=spectral_cases(), act=_act_forward
-)
-def real_output_any_size(case: SpectralCase, seen: dict[str, Any]) -> None:
-    """A real (B, in, H, W) input gives a finite real (B, out, H, W) output of its dtype."""
+def _plan(make: Any) -> Any:
+    """Cases on grids that hold the modes, sides at least the domain's min_size."""
+    return lambda domain: make("plan", domain.min_size)
+
+
+def _small(make: Any) -> Any:
+    """Cases on grids smaller than the modes (BLK-016); not applicable above a min_size of 7."""
+
+    def strategy(domain: Domain) -> Any:
+        if domain.min_size > 7:
+            return NotApplicable(f"grids below 2 * modes and >= min_size {domain.min_size}")
+        return make("small", domain.min_size)
+
+    return strategy
+
+
+def _real_output(case: SpectralCase, seen: dict[str, Any]) -> None:
     _tensor(seen)
     want = [case.batch, case.out_channels, case.height, case.width]
     assert not seen["complex"], f"output is complex ({seen['dtype']}), not real; case {case!r}"
@@ -66,6 +79,22 @@ def real_output_any_size(case: SpectralCase, seen: dict[str, Any]) -> None:
         f"case {case!r}"
     )
     assert seen["finite"], f"non-finite output; case {case!r}"
+
+
+@conformance_property(
+    "BLK-001", roles=("spectral_conv",), strategy=_plan(spectral_cases), act=_act_forward
+)
+def real_output(case: SpectralCase, seen: dict[str, Any]) -> None:
+    """A real (B, in, H, W) input gives a finite real (B, out, H, W) output of its dtype."""
+    _real_output(case, seen)
+
+
+@conformance_property(
+    "BLK-016", roles=("spectral_conv",), strategy=_small(spectral_cases), act=_act_forward
+)
+def small_grid_output(case: SpectralCase, seen: dict[str, Any]) -> None:
+    """On a grid smaller than 2 * modes: a finite real (B, out, H, W) output of its dtype."""
+    _real_output(case, seen)
 
 
 def _act_shift(targets: Targets, ex: ShiftCase) -> dict[str, Any]:
@@ -79,9 +108,7 @@ def _act_shift(targets: Targets, ex: ShiftCase) -> dict[str, Any]:
     }
 
 
-@conformance_property("BLK-002", roles=("spectral_conv",), strategy=shift_cases(), act=_act_shift)
-def shift_equivariant(ex: ShiftCase, seen: dict[str, Any]) -> None:
-    """conv(roll(x)) == roll(conv(x)) for circular shifts along both spatial axes."""
+def _shift(ex: ShiftCase, seen: dict[str, Any]) -> None:
     shifted_first = _tensor(seen["of_shifted"])
     plain = _tensor(seen["plain"])
     assert plain.ndim == 4, f"output has shape {tuple(plain.shape)}, not (B, out, H, W)"
@@ -96,14 +123,27 @@ def shift_equivariant(ex: ShiftCase, seen: dict[str, Any]) -> None:
     )
 
 
+@conformance_property(
+    "BLK-002", roles=("spectral_conv",), strategy=_plan(shift_cases), act=_act_shift
+)
+def shift_equivariant(ex: ShiftCase, seen: dict[str, Any]) -> None:
+    """conv(roll(x)) == roll(conv(x)) for circular shifts along both spatial axes."""
+    _shift(ex, seen)
+
+
+@conformance_property(
+    "BLK-016", roles=("spectral_conv",), strategy=_small(shift_cases), act=_act_shift
+)
+def small_grid_shift_equivariant(ex: ShiftCase, seen: dict[str, Any]) -> None:
+    """The same on grids smaller than 2 * modes."""
+    _shift(ex, seen)
+
+
 def _act_waves(targets: Targets, case: WaveCase) -> dict[str, Any]:
     return tensor_facts(_forward(case.build(targets.spectral_conv), case.make_input()), keep=True)
 
 
-@conformance_property("BLK-003", roles=("spectral_conv",), strategy=wave_cases(), act=_act_waves)
-def both_frequency_corners(case: WaveCase, seen: dict[str, Any]) -> None:
-    """Each kept plane wave (k, l) a grid holds, negative k included, gets a response at
-    (k, l) and nothing at any other frequency."""
+def _corners(case: WaveCase, seen: dict[str, Any]) -> None:
     y = _tensor(seen).to(torch.float64)
     want = [len(case.frequencies()), case.channels, case.height, case.width]
     assert list(y.shape) == want, f"output shape {tuple(y.shape)}, expected {tuple(want)}"
@@ -124,6 +164,23 @@ def both_frequency_corners(case: WaveCase, seen: dict[str, Any]) -> None:
             f"the response to frequency (k={k}, l={col}) has a component of {elsewhere:.3g} at "
             f"another frequency (the wave's own: {response:.3g}); case {case!r}"
         )
+
+
+@conformance_property(
+    "BLK-003", roles=("spectral_conv",), strategy=_plan(wave_cases), act=_act_waves
+)
+def both_frequency_corners(case: WaveCase, seen: dict[str, Any]) -> None:
+    """Each kept plane wave (k, l), negative k included, gets a response at (k, l) and nothing
+    at any other frequency (grids that hold the modes, odd ones included)."""
+    _corners(case, seen)
+
+
+@conformance_property(
+    "BLK-016", roles=("spectral_conv",), strategy=_small(wave_cases), act=_act_waves
+)
+def small_grid_frequency_corners(case: WaveCase, seen: dict[str, Any]) -> None:
+    """The same on grids smaller than 2 * modes, for the frequencies they hold."""
+    _corners(case, seen)
 
 
 def _parts(block: nn.Module) -> tuple[list[nn.Conv2d], list[nn.Module]]:
@@ -163,7 +220,10 @@ def _act_plain(targets: Targets, case: PlainBlockCase) -> dict[str, Any]:
 
 
 @conformance_property(
-    "BLK-005", roles=("plain_block",), strategy=plain_block_cases(), act=_act_plain
+    "BLK-005",
+    roles=("plain_block",),
+    strategy=lambda domain: plain_block_cases(domain.min_size),
+    act=_act_plain,
 )
 def plain_block_form(case: PlainBlockCase, seen: dict[str, Any]) -> None:
     """y = x + GELU(S(x) + K(x)), with K the block's 3x3 zero-padded conv and S its other part."""

@@ -149,12 +149,22 @@ def _act_big_batch(targets: Targets, case: TrainCase) -> dict[str, Any]:
     act=_act_big_batch,
 )
 def accumulation_equals_big_batch(case: TrainCase, seen: dict[str, Any]) -> None:
-    """k micro-batches equal one step on their concatenation with accumulate_grad_batches=1."""
+    """k micro-batches update as one step on their concatenation with accumulate_grad_batches=1."""
     small, big = seen["small"], seen["big"]
-    _same(
-        small["params"], big["params"], 1e-9, f"{case.accumulate} micro-batches vs one batch", case
-    )
-    a, b = _stat(small, "loss"), _stat(big, "loss")
+    what = f"{case.accumulate} micro-batches vs one batch"
+    _same(small["params"], big["params"], 1e-9, what, case)
+
+
+@conformance_property(
+    "TRN-005",
+    roles=("train_step",),
+    strategy=train_cases(min_accumulate=2),
+    max_examples=_EXAMPLES,
+    act=_act_big_batch,
+)
+def loss_under_accumulation(case: TrainCase, seen: dict[str, Any]) -> None:
+    """With accumulation the reported loss is that of one step over the concatenated batch."""
+    a, b = _stat(seen["small"], "loss"), _stat(seen["big"], "loss")
     if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
         raise AssertionError(f"reported loss {a!r} with accumulation, {b!r} without; {case!r}")
 
@@ -269,3 +279,28 @@ def overflow_step_skipped(case: TrainCase, seen: dict[str, Any]) -> None:
                 f"parameter {k} changed in a step with non-finite gradients: {b.tolist()!r} -> "
                 f"{a.tolist()!r}; case {case!r}"
             )
+
+
+def _act_sync(targets: Targets, case: TrainCase) -> dict[str, Any]:
+    from conformance.properties.agc import count_host_reads
+
+    model = case.model()
+    optimizer = _sgd(model)
+    batches = case.micro_batches()
+    out, reads = count_host_reads(
+        lambda: targets.train_step(model, optimizer, batches, case.loss_fn, case.config())
+    )
+    kinds = {n: type(getattr(out, n, None)).__name__ for n in ("loss", "grad_norm_before")}
+    return {"reads": reads, "kinds": kinds}
+
+
+@conformance_property(
+    "TRN-008", roles=("train_step",), strategy=train_cases(), max_examples=5, act=_act_sync
+)
+def no_host_sync(case: TrainCase, seen: dict[str, Any]) -> None:
+    """Without a GradScaler the step reads no tensor on the host; its statistics are tensors."""
+    if seen["reads"]:
+        counts = {n: seen["reads"].count(n) for n in dict.fromkeys(seen["reads"])}
+        raise AssertionError(f"the step read tensors on the host: {counts}; case {case!r}")
+    wrong = {k: v for k, v in seen["kinds"].items() if v != "Tensor"}
+    assert not wrong, f"statistics returned as {wrong}, not tensors (a host read each)"

@@ -159,15 +159,29 @@ _seeds = st.integers(min_value=0, max_value=2**16)
 
 @st.composite
 def block_cases(
-    draw: st.DrawFn, kinds: tuple[str, ...] = INPUT_KINDS, max_side: int = 17
+    draw: st.DrawFn,
+    kinds: tuple[str, ...] = INPUT_KINDS,
+    max_side: int = 17,
+    *,
+    min_size: int = 1,
+    one_by_one: bool = False,
 ) -> BlockCase:
-    """Block examples: channels 1..6, modes 1..6, batch 2..3, H and W 1..``max_side``."""
+    """Block examples: channels 1..6, modes 1..6, batch 2..3, H and W from ``min_size`` to
+    ``max_side`` with H * W >= 2 (torch's InstanceNorm needs two values in training); with
+    ``one_by_one`` a 1x1 grid (BLK-017)."""
+    if one_by_one:
+        height = width = 1
+    else:
+        low = max(1, min_size)
+        high = max(max_side, low + 1)
+        height = draw(st.integers(low, high))
+        width = draw(st.integers(max(low, 2) if height == 1 else low, high))
     return BlockCase(
         channels=draw(st.integers(1, 6)),
         modes=draw(st.integers(1, 6)),
         batch=draw(st.integers(2, 3)),
-        height=draw(st.integers(1, max_side)),
-        width=draw(st.integers(1, max_side)),
+        height=height,
+        width=width,
         kind=draw(st.sampled_from(kinds)),
         seed=draw(_seeds),
     )
@@ -186,21 +200,38 @@ def bad_block_arguments(draw: st.DrawFn) -> BadBlockArgument:
 
 
 @st.composite
-def generator_cases(draw: st.DrawFn, kinds: tuple[str, ...] = INPUT_KINDS) -> GeneratorCase:
+def generator_cases(
+    draw: st.DrawFn,
+    kinds: tuple[str, ...] = INPUT_KINDS,
+    *,
+    channels: Literal["plan", "any"] = "plan",
+    min_size: int = 1,
+) -> GeneratorCase:
     """Valid generator examples: n_blocks 1..3, hidden 1..4, H and W multiples of
-    2**(n_blocks-1) up to 16."""
+    2**(n_blocks-1) up to 16 (at least ``min_size``, H * W >= 2). ``channels`` 'plan': one
+    input channel per patch, (real, imag) out; 'any': other counts (BLK-018)."""
     n_blocks = draw(st.integers(1, 3))
     factor = 2 ** (n_blocks - 1)
+    low = max(1, -(-min_size // factor))
+    high = max(16 // factor, low + 1)
+    height = factor * draw(st.integers(low, high))
+    width = factor * draw(st.integers(max(low, 2) if height == 1 else low, high))
+    if channels == "plan":
+        in_channels, out_channels = 1, 2
+    else:
+        in_channels, out_channels = draw(
+            st.sampled_from([(1, 1), (2, 2), (1, 3), (2, 1), (2, 3)]), label="channels"
+        )
     return GeneratorCase(
-        in_channels=draw(st.integers(1, 2)),
-        out_channels=draw(st.integers(1, 3)),
+        in_channels=in_channels,
+        out_channels=out_channels,
         hidden_channels=draw(st.integers(1, 4)),
         n_blocks=n_blocks,
         modes=draw(st.integers(1, 5)),
         C=draw(st.integers(1, 4)),
         batch=draw(st.integers(2, 3)),
-        height=factor * draw(st.integers(1, 16 // factor)),
-        width=factor * draw(st.integers(1, 16 // factor)),
+        height=height,
+        width=width,
         kind=draw(st.sampled_from(kinds)),
         seed=draw(_seeds),
     )

@@ -78,16 +78,38 @@ class SpectralCase:
         return torch.randn(shape, generator=g, dtype=getattr(torch, self.dtype))
 
 
+Grid = Literal["plan", "small"]
+
+
+def _grid(draw: st.DrawFn, modes: int, grid: Grid, min_size: int, what: str) -> tuple[int, int]:
+    """(H, W): 'plan' grids hold the modes (sides 2*modes .. 2*modes + 5, odd ones included);
+    'small' grids have at least one side below 2*modes (down to min_size)."""
+    if grid == "plan":
+        low = max(2 * modes, min_size)
+        return draw(st.integers(low, low + 5), label=f"{what} H"), draw(
+            st.integers(low, low + 5), label=f"{what} W"
+        )
+    high = 2 * modes - 1
+    small = draw(st.integers(min_size, high), label=f"{what} small side")
+    other = draw(st.integers(min_size, high + 4), label=f"{what} other side")
+    return (small, other) if draw(st.booleans(), label="small side first") else (other, small)
+
+
 @st.composite
-def spectral_cases(draw: st.DrawFn) -> SpectralCase:
-    """Channels 1..3, modes 1..6, H and W 1..9 (odd sizes and grids smaller than the modes)."""
+def spectral_cases(draw: st.DrawFn, grid: Grid = "plan", min_size: int = 1) -> SpectralCase:
+    """Channels 1..3, modes 1..4, odd and even grids that hold the modes ('plan') or do not
+    ('small': some side below 2 * modes)."""
+    modes = draw(st.integers(1, 4))
+    if grid == "small" and 2 * modes - 1 < min_size:
+        modes = (min_size + 2) // 2
+    height, width = _grid(draw, modes, grid, min_size, "grid")
     return SpectralCase(
         in_channels=draw(st.integers(1, 3)),
         out_channels=draw(st.integers(1, 3)),
-        modes=draw(st.integers(1, 6)),
+        modes=modes,
         batch=draw(st.integers(1, 3)),
-        height=draw(st.integers(1, 9)),
-        width=draw(st.integers(1, 9)),
+        height=height,
+        width=width,
         dtype=draw(st.sampled_from(["float32", "float64"])),
         seed=draw(_seeds),
     )
@@ -103,8 +125,8 @@ class ShiftCase:
 
 
 @st.composite
-def shift_cases(draw: st.DrawFn) -> ShiftCase:
-    case = draw(spectral_cases())
+def shift_cases(draw: st.DrawFn, grid: Grid = "plan", min_size: int = 1) -> ShiftCase:
+    case = draw(spectral_cases(grid, min_size))
     return ShiftCase(
         case=case,
         shift_h=draw(st.integers(0, case.height - 1)),
@@ -156,12 +178,16 @@ class WaveCase:
 
 
 @st.composite
-def wave_cases(draw: st.DrawFn) -> WaveCase:
-    """Modes 1..6 on grids of 1..12 (odd sizes, and grids smaller than the modes)."""
+def wave_cases(draw: st.DrawFn, grid: Grid = "plan", min_size: int = 1) -> WaveCase:
+    """Modes 1..4 on odd and even grids that hold them ('plan') or are smaller ('small')."""
+    modes = draw(st.integers(1, 4))
+    if grid == "small" and 2 * modes - 1 < min_size:
+        modes = (min_size + 2) // 2
+    height, width = _grid(draw, modes, grid, min_size, "grid")
     return WaveCase(
-        modes=draw(st.integers(1, 6)),
-        height=draw(st.integers(1, 12)),
-        width=draw(st.integers(1, 12)),
+        modes=modes,
+        height=height,
+        width=width,
         channels=draw(st.integers(1, 2)),
         seed=draw(_seeds),
     )
@@ -189,13 +215,16 @@ class PlainBlockCase:
 
 
 @st.composite
-def plain_block_cases(draw: st.DrawFn) -> PlainBlockCase:
+def plain_block_cases(draw: st.DrawFn, min_size: int = 1) -> PlainBlockCase:
+    """Channels 1..3, modes 1..3 on grids that hold them (sides 2 * modes .. 2 * modes + 4)."""
+    modes = draw(st.integers(1, 3))
+    height, width = _grid(draw, modes, "plan", min_size, "grid")
     return PlainBlockCase(
         channels=draw(st.integers(1, 3)),
-        modes=draw(st.integers(1, 4)),
+        modes=modes,
         batch=draw(st.integers(1, 2)),
-        height=draw(st.integers(1, 8)),
-        width=draw(st.integers(1, 8)),
+        height=height,
+        width=width,
         seed=draw(_seeds),
     )
 

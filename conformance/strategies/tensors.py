@@ -9,22 +9,27 @@
 ...     assert len(params) == len(case.params)
 >>> check()
 
-An :class:`AGCCase` holds plain Python values (nested lists from ``.tolist()``,
-a dtype name, a layout flag), so its ``repr`` is Python that rebuilds the exact
-case after ``from conformance.strategies import *``; :meth:`AGCCase.make_params`
-builds fresh leaf tensors with their ``.grad`` each time it is called.
+An :class:`AGCCase` holds plain Python values (nested lists from ``.tolist()``, a dtype
+name, a layout flag) or, for large tensors, a :class:`SeededParam` generated from a seed,
+so its ``repr`` is Python that rebuilds the exact case after ``from conformance.strategies
+import *``; :meth:`AGCCase.make_params` builds fresh leaf tensors with their ``.grad``
+each time it is called.
 
-The cases are made to separate correct from almost-correct clipping: every
-unit of a tensor gets its own decade of magnitude (so one norm per tensor and
-one norm per unit disagree), units of all-zero weights or gradients are
-common, magnitudes run from tiny to huge within each dtype's safe range, clip
-factors and eps span decades, gradients may be None, transposed or strided
-views, and parameters come as a list, tuple, one-shot generator or single
-tensor. Everything shrinks toward one small float32 tensor of modest values.
+The cases are made to separate correct from almost-correct clipping: every unit of a
+tensor gets its own decade of magnitude (so one norm per tensor and one norm per unit
+disagree), units of all-zero weights or gradients are common, units are put at ratios
+1 + delta and 1 - delta of their bound (delta from 2e-4 to 5e-2, both sides in one
+tensor), magnitudes reach into each dtype's subnormal range and towards its overflow,
+clip factors and eps span decades, gradients may be None, transposed or strided views,
+and parameters come as a list, tuple, one-shot generator or single tensor.
+:data:`LARGE_CASES` hold tensors of 2**17 elements beside small ones (larger than every
+size threshold of the bundled implementation), run as explicit examples. Everything
+shrinks toward one small float32 tensor of modest values.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -33,44 +38,65 @@ from typing import Any, Literal
 import torch
 from hypothesis import strategies as st
 
+from conformance.domain import DTYPES, Domain
+
 __all__ = [
     "CLIP_ALGORITHMS",
     "DTYPES",
+    "LARGE_CASES",
     "AGCCase",
     "BadAGCArgument",
     "ClipCase",
     "LocalityCase",
     "ParamCase",
+    "SeededParam",
     "agc_cases",
     "bad_agc_arguments",
     "clip_cases",
     "locality_cases",
     "param_cases",
+    "plan_band",
     "unknown_algorithm_cases",
 ]
 
-DTYPES: tuple[str, ...] = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128")
-"""Gradient dtypes the AGC clauses cover (AGC-015), simplest first."""
-
 CLIP_ALGORITHMS: tuple[str, ...] = ("norm", "value", "agc")
+REAL: tuple[str, ...] = ("float32", "float64")
+"""The plain dtypes every core property draws from."""
 
 Layout = Literal["contiguous", "transposed", "strided"]
 Container = Literal["list", "tuple", "generator", "tensor"]
+Bounds = Literal["plan", "tiny"]
 
 _EXPONENTS: dict[str, tuple[int, int]] = {
-    # decades of magnitude per unit: wide, but squares of a unit stay finite in float32 / float64
-    "float16": (-3, 3),
-    "bfloat16": (-8, 8),
-    "float32": (-12, 12),
-    "complex64": (-12, 12),
-    "float64": (-30, 30),
-    "complex128": (-30, 30),
+    # decades of magnitude per unit: into the subnormal range, towards overflow, but the
+    # squares of a unit stay finite in the dtype a norm is accumulated in (float32 / float64)
+    "float16": (-7, 3),
+    "bfloat16": (-30, 15),
+    "float32": (-18, 17),
+    "complex64": (-18, 17),
+    "float64": (-60, 60),
+    "complex128": (-60, 60),
 }
 _MAX_SIDE = {0: 1, 1: 6, 2: 5, 3: 4, 4: 3, 5: 2}
 _CLIP_FACTORS = (0.01, 0.1, 1.0, 0.001, 0.05, 0.5, 2.0, 1e-4, 10.0)
 _EPS = (1e-3, 1e-6, 1e-2, 0.1, 1e-8, 1.0)
+_FLOOR = 1e-6
+"""Plan-tier bounds clip_factor * eps are at least this (AGC-033 draws below it)."""
 _FILL = 7.0
 """Value of the gaps of a strided gradient's buffer (must never change)."""
+_UNIT_ROUNDOFF = {"float16": 2.0**-11, "bfloat16": 2.0**-8}
+
+
+def plan_band(dtype: str) -> float:
+    """Half-width of the band around ratio 1 where a unit may go either way at plan tier.
+
+    Norms taken in float32 / float64 round at 1e-7 / 1e-16: a band of 1e-4 / 1e-9 is ample.
+    For float16 and bfloat16 a computation in the working dtype rounds the norms, the bound
+    and the comparison at its unit roundoff: 8 of them.
+    """
+    if dtype in _UNIT_ROUNDOFF:
+        return 8 * _UNIT_ROUNDOFF[dtype]
+    return 1e-9 if dtype in ("float64", "complex128") else 1e-4
 
 
 def _py(value: Any) -> str:
@@ -93,6 +119,19 @@ def _dtype(name: str) -> torch.dtype:
     return dtype
 
 
+def _layout(values: torch.Tensor, layout: str) -> torch.Tensor:
+    """``values`` as a fresh gradient in ``layout`` (a view for 'transposed' / 'strided')."""
+    if layout == "transposed" and values.ndim >= 2:
+        order = tuple(reversed(range(values.ndim)))
+        return values.permute(order).contiguous().permute(order)
+    if layout == "strided" and values.ndim >= 1:
+        shape = (*values.shape[:-1], 2 * values.shape[-1])
+        base = torch.full(shape, _FILL, dtype=values.dtype)
+        base[..., ::2] = values
+        return base[..., ::2]
+    return values
+
+
 @dataclass(frozen=True, repr=False)
 class ParamCase:
     """One parameter: weight values, gradient values (or None), dtype name, gradient layout."""
@@ -112,24 +151,22 @@ class ParamCase:
     def torch_dtype(self) -> torch.dtype:
         return _dtype(self.dtype)
 
+    @property
+    def has_grad(self) -> bool:
+        return self.grad is not None
+
     def weight_tensor(self) -> torch.Tensor:
         """A fresh tensor of the weight values."""
         return torch.tensor(self.weight, dtype=self.torch_dtype)
 
+    def grad_values(self) -> torch.Tensor | None:
+        """A fresh contiguous tensor of the gradient values (None: no gradient)."""
+        return None if self.grad is None else torch.tensor(self.grad, dtype=self.torch_dtype)
+
     def grad_tensor(self) -> torch.Tensor | None:
         """A fresh gradient tensor in this case's layout (a view for 'transposed'/'strided')."""
-        if self.grad is None:
-            return None
-        values = torch.tensor(self.grad, dtype=self.torch_dtype)
-        if self.layout == "transposed" and values.ndim >= 2:
-            order = tuple(reversed(range(values.ndim)))
-            return values.permute(order).contiguous().permute(order)
-        if self.layout == "strided" and values.ndim >= 1:
-            shape = (*values.shape[:-1], 2 * values.shape[-1])
-            base = torch.full(shape, _FILL, dtype=self.torch_dtype)
-            base[..., ::2] = values
-            return base[..., ::2]
-        return values
+        values = self.grad_values()
+        return None if values is None else _layout(values, self.layout)
 
     def make(self) -> torch.Tensor:
         """A fresh leaf parameter with ``.grad`` set."""
@@ -141,12 +178,95 @@ class ParamCase:
     def ndim(self) -> int:
         return len(torch.tensor(self.weight).shape)
 
+    def with_values(self, weight: torch.Tensor, grad: torch.Tensor | None) -> ParamCase:
+        """A contiguous parameter case of the same dtype holding these values."""
+        return ParamCase(weight.tolist(), None if grad is None else grad.tolist(), self.dtype)
+
+
+@dataclass(frozen=True)
+class SeededParam:
+    """A large parameter generated from a seed: units of their own decades, zero units, and
+    units at ratios 1 +- delta of their bound (for ``clip_factor`` and ``eps``).
+
+    >>> p = SeededParam((4, 8), "float32", seed=1, clip_factor=0.01, eps=1e-3)
+    >>> p.make().grad.shape
+    torch.Size([4, 8])
+    """
+
+    shape: tuple[int, ...]
+    dtype: str = "float32"
+    seed: int = 0
+    clip_factor: float = 0.01
+    eps: float = 1e-3
+    layout: Layout = "contiguous"
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return _dtype(self.dtype)
+
+    @property
+    def has_grad(self) -> bool:
+        return True
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def _values(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(weight, grad) in float64 (computed once per process for each distinct case)."""
+        return _seeded_values(self)
+
+    def _draw(self) -> tuple[torch.Tensor, torch.Tensor]:
+        g = torch.Generator().manual_seed(self.seed)
+        units = self.shape[0] if len(self.shape) >= 2 else 1
+        size = math.prod(self.shape) // units
+        w = torch.randn(units, size, generator=g, dtype=torch.float64)
+        d = torch.randn(units, size, generator=g, dtype=torch.float64)
+        w = w * 10.0 ** torch.randint(-4, 3, (units, 1), generator=g).double()
+        w[:: max(units // 3, 2)] = 0.0  # zero-weight units: the eps guard
+        w = w.to(self.torch_dtype).double()
+        bound = self.clip_factor * w.norm(dim=1, keepdim=True).clamp(min=self.eps)
+        delta = 10.0 ** (-3.7 + 2.4 * torch.rand(units, 1, generator=g, dtype=torch.float64))
+        modes = torch.arange(units).remainder(5).view(-1, 1)
+        free = 10.0 ** torch.randint(-3, 4, (units, 1), generator=g).double()
+        ratio = torch.where(modes == 1, 1 + delta, torch.where(modes == 2, 1 - delta, free))
+        grad = d / d.norm(dim=1, keepdim=True) * bound * ratio
+        grad[modes.view(-1) == 4] = 0.0  # zero-gradient units
+        return w.reshape(self.shape), grad.reshape(self.shape)
+
+    def weight_tensor(self) -> torch.Tensor:
+        return self._values()[0].to(self.torch_dtype, copy=True)
+
+    def grad_values(self) -> torch.Tensor:
+        return self._values()[1].to(self.torch_dtype, copy=True)
+
+    def grad_tensor(self) -> torch.Tensor:
+        return _layout(self.grad_values(), self.layout)
+
+    def make(self) -> torch.Tensor:
+        param = torch.nn.Parameter(self.weight_tensor())
+        param.grad = _layout(self.grad_values(), self.layout)
+        return param
+
+    def with_values(self, weight: torch.Tensor, grad: torch.Tensor | None) -> ParamCase:
+        return ParamCase(weight.tolist(), None if grad is None else grad.tolist(), self.dtype)
+
+
+@functools.lru_cache(maxsize=16)
+def _seeded_values(param: SeededParam) -> tuple[torch.Tensor, torch.Tensor]:
+    weight, grad = param._draw()
+    weight.requires_grad_(False)
+    return weight, grad
+
+
+AnyParam = ParamCase | SeededParam
+
 
 @dataclass(frozen=True)
 class AGCCase:
     """Parameters with gradients, clip arguments, and how the parameters are passed."""
 
-    params: tuple[ParamCase, ...]
+    params: tuple[AnyParam, ...]
     clip_factor: float = 0.01
     eps: float = 1e-3
     container: Container = "list"
@@ -165,7 +285,7 @@ class AGCCase:
             return (p for p in params)
         return list(params)
 
-    def with_params(self, params: Sequence[ParamCase]) -> AGCCase:
+    def with_params(self, params: Sequence[AnyParam]) -> AGCCase:
         return replace(self, params=tuple(params))
 
 
@@ -205,6 +325,9 @@ class ClipCase:
     value: float | None
 
 
+# --- drawing ---------------------------------------------------------------------------------
+
+
 def _mantissas(draw: st.DrawFn, n: int) -> list[int]:
     """n integers in [-16, 16] from one draw of bytes (fast; shrinks toward zeros)."""
     raw = draw(st.binary(min_size=n, max_size=n), label="mantissas")
@@ -225,7 +348,28 @@ def _unit_scale(draw: st.DrawFn, dtype: str, what: str) -> float:
     lo, hi = _EXPONENTS[dtype]
     if draw(st.integers(0, 5), label=f"{what} zero unit?") == 5:
         return 0.0
-    return float(10.0 ** draw(st.integers(lo, hi), label=f"{what} decade"))
+    return float(10.0 ** draw(st.integers(max(lo, -3), min(hi, 3)) | st.integers(lo, hi)))
+
+
+def _near_bound(
+    draw: st.DrawFn, weight: list[Any], n: int, dtype: str, side: int, bounds: tuple[float, float]
+) -> list[Any]:
+    """A gradient unit of norm (1 + side * delta) * bound, delta in [2e-4, 5e-2] (wider than the
+    dtype's band), for the weight unit as rounded to the dtype."""
+    clip_factor, eps = bounds
+    low = max(2e-4, 3 * plan_band(dtype))
+    high = max(5e-2, 4 * low)
+    exponent = draw(st.floats(math.log10(low), math.log10(high)), label="delta decade")
+    delta = 10.0**exponent
+    is_complex = dtype.startswith("complex")
+    wide = torch.complex128 if is_complex else torch.float64
+    w = torch.tensor(weight, dtype=_dtype(dtype)).to(wide)
+    bound = clip_factor * max(float(torch.linalg.vector_norm(w)), eps)
+    direction = torch.tensor(_values(draw, n, 1.0, is_complex), dtype=wide)
+    if float(torch.linalg.vector_norm(direction)) == 0.0:
+        direction[0] = 1.0
+    grad = direction / torch.linalg.vector_norm(direction) * bound * (1 + side * delta)
+    return list(grad.tolist())
 
 
 @st.composite
@@ -238,8 +382,10 @@ def param_cases(
     none_grads: bool = True,
     layouts: Sequence[Layout] = ("contiguous", "transposed", "strided"),
     nonfinite: bool = False,
+    bounds: tuple[float, float] = (0.01, 1e-3),
 ) -> ParamCase:
-    """One parameter whose units (dim-0 slices; the whole tensor at rank <= 1) differ wildly.
+    """One parameter whose units (dim-0 slices; the whole tensor at rank <= 1) differ wildly;
+    some units sit just above or just below their bound (for ``bounds`` = (clip_factor, eps)).
 
     With ``nonfinite=True`` one to three gradient entries become NaN, inf or -inf.
     """
@@ -249,11 +395,18 @@ def param_cases(
     n_units = shape[0] if rank >= 2 else 1
     unit_size = math.prod(shape) // n_units
     is_complex = dtype.startswith("complex")
+    both = n_units >= 2 and draw(st.integers(0, 2), label="both sides?") == 0
     weight: list[Any] = []
     grad: list[Any] = []
-    for _ in range(n_units):
-        weight += _values(draw, unit_size, _unit_scale(draw, dtype, "weight"), is_complex)
-        grad += _values(draw, unit_size, _unit_scale(draw, dtype, "grad"), is_complex)
+    for i in range(n_units):
+        w = _values(draw, unit_size, _unit_scale(draw, dtype, "weight"), is_complex)
+        mode = (i % 2) + 1 if both and i < 2 else draw(st.integers(0, 4), label="grad mode")
+        if mode in (1, 2):  # just above / just below the bound
+            g = _near_bound(draw, w, unit_size, dtype, 1 if mode == 1 else -1, bounds)
+        else:
+            g = _values(draw, unit_size, _unit_scale(draw, dtype, "grad"), is_complex)
+        weight += w
+        grad += g
     if nonfinite:
         for _ in range(draw(st.integers(1, 3), label="non-finite entries")):
             index = draw(st.integers(0, len(grad) - 1))
@@ -268,6 +421,22 @@ def param_cases(
     return ParamCase(weight=w_values, grad=g_values, dtype=dtype, layout=layout)
 
 
+def _bounds(draw: st.DrawFn, domain: Domain, bounds: Bounds) -> tuple[float, float]:
+    """(clip_factor, eps) with clip_factor * eps >= 1e-6 (plan) or below it (tiny)."""
+    pairs = [
+        (c, e)
+        for c in _CLIP_FACTORS
+        for e in _EPS
+        if domain.allows_clip_factor(c) and ((c * e >= _FLOOR) == (bounds == "plan"))
+    ]
+    if not pairs:  # a domain whose clip factors are all tiny or all large: its own extremes
+        low, high = domain.clip_factor
+        factor = min(high, max(low * 2, 1e-2)) if math.isfinite(high) else max(low * 2, 1e-2)
+        eps = 1.0 if bounds == "plan" else _FLOOR * 1e-3 / factor
+        return factor, eps
+    return draw(st.sampled_from(pairs), label="clip_factor, eps")
+
+
 @st.composite
 def agc_cases(
     draw: st.DrawFn,
@@ -279,10 +448,20 @@ def agc_cases(
     max_rank: int = 5,
     none_grads: bool = True,
     layouts: Sequence[Layout] = ("contiguous", "transposed", "strided"),
-    containers: Sequence[Container] = ("list", "generator", "tuple", "tensor"),
+    containers: Sequence[Container] = ("list", "generator", "tuple"),
     nonfinite: bool = False,
+    domain: Domain | None = None,
+    bounds: Bounds = "plan",
 ) -> AGCCase:
-    """Parameters with gradients plus clip_factor, eps and a container (see the module doc)."""
+    """Parameters with gradients plus clip_factor, eps and a container (see the module doc).
+
+    ``domain`` narrows the dtypes, ranks and clip factors; ``bounds`` 'plan' keeps
+    clip_factor * eps >= 1e-6, 'tiny' goes below.
+    """
+    domain = domain or Domain()
+    dtypes = domain.only(tuple(dtypes)) or tuple(dtypes)
+    max_rank = max(min(max_rank, domain.max_rank), min_rank)
+    clip_factor, eps = _bounds(draw, domain, bounds)
     count = draw(st.integers(min_params, max_params), label="parameters")
     params = [
         draw(
@@ -293,6 +472,7 @@ def agc_cases(
                 none_grads=none_grads,
                 layouts=layouts,
                 nonfinite=nonfinite and i == 0,
+                bounds=(clip_factor, eps),
             )
         )
         for i in range(count)
@@ -300,18 +480,40 @@ def agc_cases(
     choices = [c for c in containers if c != "tensor" or count == 1]
     return AGCCase(
         params=tuple(params),
-        clip_factor=draw(st.sampled_from(_CLIP_FACTORS), label="clip_factor"),
-        eps=draw(st.sampled_from(_EPS), label="eps"),
+        clip_factor=clip_factor,
+        eps=eps,
         container=draw(st.sampled_from(choices), label="container"),
     )
 
 
+def _large(seed: int, dtype: str = "float32") -> AGCCase:
+    factor, eps = 0.01, 1e-3
+    small = ParamCase([[0.5, -1.0], [0.0, 0.0]], [[3.0, 4.0], [1e-6, 0.0]], dtype)
+    return AGCCase(
+        params=(
+            SeededParam((64, 2048), dtype, seed, factor, eps),
+            small,
+            SeededParam((1 << 17,), dtype, seed + 1, factor, eps),
+            SeededParam((16, 8, 32, 32), dtype, seed + 2, factor, eps),
+        ),
+        clip_factor=factor,
+        eps=eps,
+    )
+
+
+LARGE_CASES: tuple[AGCCase, ...] = (_large(1),)
+"""Explicit examples of every core AGC property: tensors of 2**17 elements beside a small one,
+in one call (rank 2, rank 1, rank 4), with units on both sides of their bounds."""
+
+
 @st.composite
-def locality_cases(draw: st.DrawFn, dtypes: Sequence[str] = DTYPES) -> LocalityCase:
+def locality_cases(draw: st.DrawFn, domain: Domain | None = None) -> LocalityCase:
     """A case with a rank >= 2 parameter and one of its units to rescale (clause AGC-008)."""
-    case = draw(agc_cases(dtypes, min_rank=2, max_rank=4, none_grads=False, max_params=3))
+    case = draw(
+        agc_cases(REAL, min_rank=2, max_rank=4, none_grads=False, max_params=3, domain=domain)
+    )
     param = draw(st.integers(0, len(case.params) - 1), label="param")
-    units = len(case.params[param].weight)
+    units = len(case.params[param].weight)  # type: ignore[union-attr]
     unit = draw(st.integers(0, units - 1), label="unit")
     factor = draw(st.sampled_from([1000.0, 0.001, 0.0, 16.0, -1.0]), label="factor")
     return LocalityCase(case=case, param=param, unit=unit, factor=factor)
@@ -333,9 +535,10 @@ def clip_cases(
     dtypes: Sequence[str] = DTYPES,
     *,
     values: st.SearchStrategy[float | None] | None = None,
+    domain: Domain | None = None,
 ) -> ClipCase:
     """A dispatch call with an allowed algorithm; by default a value > 0."""
-    case = draw(agc_cases(dtypes, max_params=3, max_rank=3))
+    case = draw(agc_cases(dtypes, max_params=3, max_rank=3, domain=domain))
     algorithm = draw(st.sampled_from(list(algorithms)), label="algorithm")
     positive = st.sampled_from([1.0, 0.01, 0.1, 10.0, 1e-4, 1000.0])
     value = draw(positive if values is None else values, label="value")

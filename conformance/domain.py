@@ -1,0 +1,157 @@
+"""What a target supports: the domain its properties draw from; outside it, not applicable.
+
+>>> from conformance.domain import Domain
+>>> d = Domain.declared({"dtypes": ["float32", "float64"], "clip_factor": [0, 1]})
+>>> d.dtypes, d.allows_clip_factor(0.5), d.allows_clip_factor(2.0)
+(('float32', 'float64'), True, False)
+>>> d.narrow(Domain(max_rank=2)).max_rank
+2
+
+An implementation may support less than the whole contract (no complex gradients, no
+rank-5 tensors, a clip factor below 1, grids of at least 4x4) without being wrong about
+what it does support. It says so with an attribute on the target::
+
+    def my_agc(parameters, clip_factor=0.01, eps=1e-3): ...
+    my_agc.conformance_domain = {"dtypes": ["float32", "float64"], "max_rank": 4}
+
+or the user narrows it on the command line (``--dtypes float32,float64 --max-rank 4
+--clip-factor 0:1 --min-size 4``; both apply, intersected). A property whose inputs lie
+wholly outside the domain is reported ``not_applicable``, never ``error``; properties
+that can draw inside it draw only there. The core rule of each area is checked by
+properties on plain float32 / float64 inputs, so a gap in dtype or rank support never
+hides a rule bug.
+
+Keys (all optional): ``dtypes`` (a subset of :data:`DTYPES`), ``max_rank`` (0..5),
+``clip_factor`` (``[low, high]``: factors with low < clip_factor <= high),
+``min_size`` (the smallest grid side H, W a spectral conv, block or generator takes).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+__all__ = ["ATTRIBUTE", "DTYPES", "Domain", "DomainError", "NotApplicable"]
+
+ATTRIBUTE = "conformance_domain"
+"""The target attribute that declares its domain (a dict of the keys above)."""
+
+DTYPES: tuple[str, ...] = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128")
+"""Every gradient dtype the contract covers (AGC-015), simplest first."""
+
+_KEYS = ("dtypes", "max_rank", "clip_factor", "min_size")
+
+
+class DomainError(ValueError):
+    """A malformed domain declaration: names where it came from, the key, the value, what is
+    allowed."""
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """A property's strategy outside the domain: why it cannot draw an example there."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The inputs a target supports (defaults: the whole contract)."""
+
+    dtypes: tuple[str, ...] = DTYPES
+    max_rank: int = 5
+    clip_factor: tuple[float, float] = (0.0, math.inf)
+    """``(low, high)``: clip factors with low < clip_factor <= high."""
+    min_size: int = 1
+
+    @classmethod
+    def declared(cls, value: Any, where: str = "the domain") -> Domain:
+        """The domain a declaration (a mapping of the module docstring's keys) describes."""
+        if value is None:
+            return cls()
+        if not isinstance(value, Mapping):
+            raise DomainError(f"{where} must be a dict with keys {list(_KEYS)}, not {value!r}")
+        unknown = sorted(set(value) - set(_KEYS))
+        if unknown:
+            raise DomainError(f"{where}: unknown keys {unknown}; allowed are {list(_KEYS)}")
+        out = cls()
+        if "dtypes" in value:
+            dtypes = value["dtypes"]
+            if isinstance(dtypes, str) or not all(isinstance(d, str) for d in dtypes):
+                raise DomainError(f"{where}: dtypes must be a list of names, not {dtypes!r}")
+            bad = [d for d in dtypes if d not in DTYPES]
+            if bad or not dtypes:
+                raise DomainError(f"{where}: dtypes {list(dtypes)!r}: allowed are {list(DTYPES)}")
+            out = replace(out, dtypes=tuple(d for d in DTYPES if d in dtypes))
+        if "max_rank" in value:
+            rank = value["max_rank"]
+            if type(rank) is not int or not 0 <= rank <= 5:
+                raise DomainError(f"{where}: max_rank {rank!r}: allowed is an int from 0 to 5")
+            out = replace(out, max_rank=rank)
+        if "clip_factor" in value:
+            out = replace(out, clip_factor=_range(value["clip_factor"], where))
+        if "min_size" in value:
+            size = value["min_size"]
+            if type(size) is not int or size < 1:
+                raise DomainError(f"{where}: min_size {size!r}: allowed is an int >= 1")
+            out = replace(out, min_size=size)
+        return out
+
+    def narrow(self, other: Domain) -> Domain:
+        """The intersection of two domains."""
+        low = max(self.clip_factor[0], other.clip_factor[0])
+        high = min(self.clip_factor[1], other.clip_factor[1])
+        return Domain(
+            dtypes=tuple(d for d in self.dtypes if d in other.dtypes),
+            max_rank=min(self.max_rank, other.max_rank),
+            clip_factor=(low, high),
+            min_size=max(self.min_size, other.min_size),
+        )
+
+    def only(self, dtypes: tuple[str, ...]) -> tuple[str, ...]:
+        """The dtypes of ``dtypes`` inside the domain, in that order."""
+        return tuple(d for d in dtypes if d in self.dtypes)
+
+    def allows_clip_factor(self, value: float) -> bool:
+        low, high = self.clip_factor
+        return low < value <= high
+
+    def describe(self) -> dict[str, Any]:
+        """As data, for reports (``None`` where the whole contract is covered)."""
+        if self == Domain():
+            return {}
+        whole = Domain()
+        out: dict[str, Any] = {}
+        for key in _KEYS:
+            mine = getattr(self, key)
+            if mine != getattr(whole, key):
+                out[key] = list(mine) if isinstance(mine, tuple) else mine
+        return out
+
+
+def _range(value: Any, where: str) -> tuple[float, float]:
+    if isinstance(value, str):
+        parts = value.split(":")
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        parts = []
+    try:
+        low, high = (float(p) for p in parts)
+    except (TypeError, ValueError):
+        raise DomainError(
+            f"{where}: clip_factor {value!r}: allowed is [low, high] (or 'low:high') with "
+            "0 <= low < high"
+        ) from None
+    if not (0 <= low < high) or math.isnan(high):
+        raise DomainError(f"{where}: clip_factor {value!r}: need 0 <= low < high")
+    return low, high
+
+
+def parse_dtypes(text: str) -> tuple[str, ...]:
+    """``--dtypes float32,float64`` as a tuple; DomainError naming a bad name."""
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    Domain.declared({"dtypes": list(names)}, "--dtypes")
+    return names
