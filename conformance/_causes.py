@@ -5,8 +5,12 @@ titles (an AGC with no eps floor fails the unit rule, the bound, the reference, 
 guard, ...). After a run, each counted failure's counterexample is put to the *more
 basic* properties of :data:`ROOTS` (same roles, earlier in the list, of a clause that
 failed in this run too); the first that also fails on it is the failure's
-``follows_from``. The report then opens with the failing clauses that follow from no
-other (:meth:`conformance.report.Report.root_causes`).
+``follows_from``. Two roots isolate a condition that can be taken out of an example
+without changing what the rule expects (:data:`CONDITIONS`): a weight norm below eps (the
+eps guard) and a rank-0/1 tensor. A failure follows from such a root only if it goes away
+once the condition is taken out; and the root's own failure follows from the unit rule
+when the rule still fails without the condition. The report then opens with the failing
+clauses that follow from no other (:meth:`conformance.report.Report.root_causes`).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ from conformance._host import WorkerCrashed, WorkerTimeout
 from conformance._session import Session
 from conformance.properties import Property
 from conformance.report import Result
+from conformance.strategies.tensors import as_rank2, lift_small_weights
 
-__all__ = ["ROOTS", "explain"]
+__all__ = ["CONDITIONS", "ROOTS", "explain"]
 
 ROOTS: tuple[str, ...] = (
     "agc.weights_untouched",
@@ -39,11 +44,22 @@ ROOTS: tuple[str, ...] = (
 )
 """Properties that isolate one fact each, most basic first."""
 
+CONDITIONS: dict[str, Callable[[Any], Any]] = {
+    "agc.eps_guard": lift_small_weights,
+    "agc.rank_le1_is_one_unit": as_rank2,
+}
+"""Root -> a transform of an example that removes the root's condition (None: not there)."""
+
+_RULE = "agc.unit_rule"
 _CALL_LIMIT = 30.0
 
+Lookup = Callable[[str], Property | None]
 
-def _fails_on(prop: Property, example: Any, session: Session) -> bool:
+
+def _fails_on(prop: Property | None, example: Any, session: Session) -> bool:
     """Whether ``prop``'s check fails (its decision asserts) on ``example``."""
+    if prop is None or example is None:
+        return False
     try:
         worker = session.worker(prop.roles)
         reply = worker.act(prop.home, prop.id, example, _CALL_LIMIT)
@@ -61,28 +77,42 @@ def _fails_on(prop: Property, example: Any, session: Session) -> bool:
     return False
 
 
+def _cause(
+    result: Result, example: Any, failing: set[str], session: Session, lookup: Lookup
+) -> str | None:
+    mine = lookup(result.property)
+    position = ROOTS.index(result.property) if result.property in ROOTS else len(ROOTS)
+    for pid in ROOTS[:position]:
+        basic = lookup(pid)
+        if basic is None or basic.roles != tuple(result.roles):
+            continue
+        if basic.clause == result.clause or basic.clause not in failing:
+            continue
+        if not _fails_on(basic, example, session):
+            continue
+        remove = CONDITIONS.get(pid)
+        if remove is not None and _fails_on(mine, remove(example), session):
+            continue  # it still fails without the root's condition: not its cause
+        return basic.clause
+    remove = CONDITIONS.get(result.property)
+    rule = lookup(_RULE)
+    if remove is None or rule is None or rule.clause not in failing:
+        return None
+    if rule.clause != result.clause and _fails_on(rule, remove(example), session):
+        return rule.clause  # the condition does not matter: the rule itself is broken
+    return None
+
+
 def explain(
     results: Sequence[Result],
     counterexamples: dict[str, Any],
     session: Session,
-    lookup: Callable[[str], Property | None],
+    lookup: Lookup,
     counted: Callable[[Result], bool],
 ) -> None:
     """Set ``follows_from`` on each counted failure explained by a more basic failing clause."""
     failing = {r.clause for r in results if counted(r)}
     for result in results:
-        if not counted(result) or result.status != "failed":
-            continue
-        if result.property not in counterexamples:
-            continue
-        example = counterexamples[result.property]
-        mine = ROOTS.index(result.property) if result.property in ROOTS else len(ROOTS)
-        for pid in ROOTS[:mine]:
-            basic = lookup(pid)
-            if basic is None or basic.roles != tuple(result.roles):
-                continue
-            if basic.clause == result.clause or basic.clause not in failing:
-                continue
-            if _fails_on(basic, example, session):
-                result.follows_from = basic.clause
-                break
+        if counted(result) and result.status == "failed" and result.property in counterexamples:
+            example = counterexamples[result.property]
+            result.follows_from = _cause(result, example, failing, session, lookup)

@@ -22,7 +22,7 @@ from conformance.properties.generator import block_swap_problems, structure
 from conformance.strategies.blocks import GeneratorCase, generator_cases, unknown_names
 
 BUILTIN = ("hybrid", "stable_hybrid")
-_SMALL = GeneratorCase(hidden_channels=2, n_blocks=2, modes=2, C=4, height=4, width=4)
+_SMALL = GeneratorCase(hidden_channels=2, n_blocks=2, modes=2, C=4, height=8, width=8)
 
 
 def _act_builtins(targets: Targets, _: None) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def builtins_resolve(_: None, seen: dict[str, Any]) -> None:
         assert one["module_class"], (
             f"resolve({name!r}) returned {one['repr']}, not an nn.Module subclass"
         )
-        assert one["shape"] == [2, 4, 4, 4, 2], f"{name}: output shape {one['shape']}"
+        assert one["shape"] == [2, 8, 8, 4, 2], f"{name}: output shape {one['shape']}"
     assert seen["distinct"], "both names resolve to one class"
 
 

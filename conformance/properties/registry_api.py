@@ -3,7 +3,7 @@ building from a config (REG-008).
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted(p.clause for p in PROPERTIES if p.id.startswith("registry_api."))
-['REG-004', 'REG-005', 'REG-008']
+['REG-004', 'REG-005', 'REG-008', 'REG-010']
 
 Roles: ``registry`` (``resolve(name) -> class``), ``register`` (``register(name)(cls)``,
 a decorator factory adding ``cls`` to the same registry), ``model_config`` (the model
@@ -154,16 +154,7 @@ def _act_build(targets: Targets, case: BuildCase) -> dict[str, Any]:
     }
 
 
-@conformance_property(
-    "REG-008",
-    roles=("build_generator", "registry", "model_config"),
-    strategy=build_cases(),
-    max_examples=20,
-    act=_act_build,
-)
-def build_maps_the_config(case: BuildCase, seen: dict[str, Any]) -> None:
-    """build(config) is the resolved class built with the config's width, blocks, modes,
-    C = gridsize², N x N input size, channel cap and stable-block init (same parameters)."""
+def _built_as_configured(case: BuildCase, seen: dict[str, Any]) -> None:
     assert seen["same_type"], f"built a {seen['built_type']}, not the resolved {seen['cls']}"
     got = {k: tuple(v) for k, v in seen["got"].items()}
     want = {k: tuple(v) for k, v in seen["want"].items()}
@@ -173,3 +164,28 @@ def build_maps_the_config(case: BuildCase, seen: dict[str, Any]) -> None:
     )
     c = case.gridsize**2
     assert seen["y_shape"] == [1, case.N, case.N, c, 2], f"output {seen['y_shape']}; case {case!r}"
+
+
+@conformance_property(
+    "REG-008",
+    roles=("build_generator", "registry", "model_config"),
+    strategy=build_cases(),
+    max_examples=20,
+    act=_act_build,
+)
+def build_maps_the_config(case: BuildCase, seen: dict[str, Any]) -> None:
+    """build(config) is the resolved class built with the config's width, blocks, modes,
+    C = gridsize² (and N x N input size where it takes one): the same parameters."""
+    _built_as_configured(case, seen)
+
+
+@conformance_property(
+    "REG-010",
+    roles=("build_generator", "registry", "model_config"),
+    strategy=build_cases(extended=True),
+    max_examples=10,
+    act=_act_build,
+)
+def build_maps_the_extended_config(case: BuildCase, seen: dict[str, Any]) -> None:
+    """The same with a channel cap and a stable-block init set in the config."""
+    _built_as_configured(case, seen)

@@ -2,7 +2,7 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted(p.clause for p in PROPERTIES if p.id.startswith("spectral."))
-['BLK-001', 'BLK-002', 'BLK-003', 'BLK-005', 'BLK-016', 'BLK-016', 'BLK-016']
+['BLK-001', 'BLK-002', 'BLK-003', 'BLK-005', 'BLK-016', 'BLK-016', 'BLK-016', 'BLK-019', 'BLK-019']
 
 Roles: ``spectral_conv`` is called ``SpectralConv(in_channels, out_channels, modes)``
 and maps (B, in, H, W) to (B, out, H, W); ``plain_block`` is called
@@ -251,3 +251,23 @@ def plain_block_form(case: PlainBlockCase, seen: dict[str, Any]) -> None:
         f"block(x) differs from x + GELU(S(x) + K(x)) by {gap:.3g} (allowed {tol:.3g}), with "
         f"S = {seen['S']} and K = the 3x3 conv; case {case!r}"
     )
+
+
+def _float64(make: Any) -> Any:
+    return lambda domain: make("plan", domain.min_size, ("float64",))
+
+
+@conformance_property(
+    "BLK-019", roles=("spectral_conv",), strategy=_float64(spectral_cases), act=_act_forward
+)
+def float64_output(case: SpectralCase, seen: dict[str, Any]) -> None:
+    """A float64 input gives a finite real float64 output of the right shape."""
+    _real_output(case, seen)
+
+
+@conformance_property(
+    "BLK-019", roles=("spectral_conv",), strategy=_float64(shift_cases), act=_act_shift
+)
+def float64_shift_equivariant(ex: ShiftCase, seen: dict[str, Any]) -> None:
+    """Shift equivariance in float64 (to 1e-9)."""
+    _shift(ex, seen)

@@ -166,19 +166,20 @@ def block_cases(
     min_size: int = 1,
     one_by_one: bool = False,
 ) -> BlockCase:
-    """Block examples: channels 1..6, modes 1..6, batch 2..3, H and W from ``min_size`` to
-    ``max_side`` with H * W >= 2 (torch's InstanceNorm needs two values in training); with
+    """Block examples: channels 1..6, modes 1..3, batch 2..3, H and W from 2 * modes (and
+    ``min_size``) up to ``max_side``, odd sizes included: grids that hold the modes; with
     ``one_by_one`` a 1x1 grid (BLK-017)."""
+    modes = draw(st.integers(1, 3))
     if one_by_one:
         height = width = 1
     else:
-        low = max(1, min_size)
+        low = max(2 * modes, min_size)
         high = max(max_side, low + 1)
         height = draw(st.integers(low, high))
-        width = draw(st.integers(max(low, 2) if height == 1 else low, high))
+        width = draw(st.integers(low, high))
     return BlockCase(
         channels=draw(st.integers(1, 6)),
-        modes=draw(st.integers(1, 6)),
+        modes=modes,
         batch=draw(st.integers(2, 3)),
         height=height,
         width=width,
@@ -207,15 +208,17 @@ def generator_cases(
     channels: Literal["plan", "any"] = "plan",
     min_size: int = 1,
 ) -> GeneratorCase:
-    """Valid generator examples: n_blocks 1..3, hidden 1..4, H and W multiples of
-    2**(n_blocks-1) up to 16 (at least ``min_size``, H * W >= 2). ``channels`` 'plan': one
-    input channel per patch, (real, imag) out; 'any': other counts (BLK-018)."""
+    """Valid generator examples: n_blocks 1..3, hidden 1..4, modes 1..2, H and W equal to
+    s * 2**(n_blocks-1) with s >= 2 * modes (every level's grid holds its modes, at least
+    ``min_size``).
+    ``channels`` 'plan': one input channel per patch, (real, imag) out; 'any': other counts
+    (BLK-018)."""
     n_blocks = draw(st.integers(1, 3))
+    modes = draw(st.integers(1, 2))
     factor = 2 ** (n_blocks - 1)
-    low = max(1, -(-min_size // factor))
-    high = max(16 // factor, low + 1)
-    height = factor * draw(st.integers(low, high))
-    width = factor * draw(st.integers(max(low, 2) if height == 1 else low, high))
+    low = max(2 * modes, -(-min_size // factor))
+    height = factor * draw(st.integers(low, low + 2))
+    width = factor * draw(st.integers(low, low + 2))
     if channels == "plan":
         in_channels, out_channels = 1, 2
     else:
@@ -227,7 +230,7 @@ def generator_cases(
         out_channels=out_channels,
         hidden_channels=draw(st.integers(1, 4)),
         n_blocks=n_blocks,
-        modes=draw(st.integers(1, 5)),
+        modes=modes,
         C=draw(st.integers(1, 4)),
         batch=draw(st.integers(2, 3)),
         height=height,

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Literal
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Literal
 
 import torch
 from hypothesis import strategies as st
@@ -96,9 +96,15 @@ def _grid(draw: st.DrawFn, modes: int, grid: Grid, min_size: int, what: str) -> 
 
 
 @st.composite
-def spectral_cases(draw: st.DrawFn, grid: Grid = "plan", min_size: int = 1) -> SpectralCase:
+def spectral_cases(
+    draw: st.DrawFn,
+    grid: Grid = "plan",
+    min_size: int = 1,
+    dtypes: tuple[Literal["float32", "float64"], ...] = ("float32",),
+) -> SpectralCase:
     """Channels 1..3, modes 1..4, odd and even grids that hold the modes ('plan') or do not
-    ('small': some side below 2 * modes)."""
+    ('small': some side below 2 * modes); float32 inputs (the FNO's cfloat weights) unless
+    ``dtypes`` says otherwise."""
     modes = draw(st.integers(1, 4))
     if grid == "small" and 2 * modes - 1 < min_size:
         modes = (min_size + 2) // 2
@@ -110,7 +116,7 @@ def spectral_cases(draw: st.DrawFn, grid: Grid = "plan", min_size: int = 1) -> S
         batch=draw(st.integers(1, 3)),
         height=height,
         width=width,
-        dtype=draw(st.sampled_from(["float32", "float64"])),
+        dtype=draw(st.sampled_from(dtypes)),
         seed=draw(_seeds),
     )
 
@@ -125,8 +131,13 @@ class ShiftCase:
 
 
 @st.composite
-def shift_cases(draw: st.DrawFn, grid: Grid = "plan", min_size: int = 1) -> ShiftCase:
-    case = draw(spectral_cases(grid, min_size))
+def shift_cases(
+    draw: st.DrawFn,
+    grid: Grid = "plan",
+    min_size: int = 1,
+    dtypes: tuple[Literal["float32", "float64"], ...] = ("float32",),
+) -> ShiftCase:
+    case = draw(spectral_cases(grid, min_size, dtypes))
     return ShiftCase(
         case=case,
         shift_h=draw(st.integers(0, case.height - 1)),
@@ -243,26 +254,44 @@ class BuildCase:
     stable_init: Literal["zero_gamma", "layerscale"] = "zero_gamma"
     layerscale_init: float = 1e-3
 
+    _EXTENDED: ClassVar[dict[str, Any]] = {
+        "max_hidden_channels": None,
+        "stable_init": "zero_gamma",
+        "layerscale_init": 1e-3,
+    }
+    """This project's extended fields and their defaults (the plan's configs lack them)."""
+
     def fields(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """The config's keyword arguments: the extended ones only where not at their default."""
+        values = dict(self.__dict__)
+        for name, default in self._EXTENDED.items():
+            if values[name] == default:
+                del values[name]
+        return values
 
 
 @st.composite
-def build_cases(draw: st.DrawFn) -> BuildCase:
-    """Both built-in architectures, 1..3 blocks (2 first: channels double once), N a multiple
-    of 2**(blocks-1) up to 16, a channel cap that binds (= width) first."""
+def build_cases(draw: st.DrawFn, extended: bool = False) -> BuildCase:
+    """Both built-in architectures, 1..3 blocks (2 first: channels double once), modes 1..2, N
+    = s * 2**(blocks-1) with s >= 2 * modes. ``extended``: a channel cap that binds (= width)
+    first and the stable-block init (REG-010); else those at their defaults."""
     blocks = draw(st.sampled_from([2, 1, 3]))
     factor = 2 ** (blocks - 1)
+    modes = draw(st.integers(1, 2))
     width = draw(st.integers(1, 4))
-    cap = draw(st.one_of(st.just(width), st.none(), st.integers(width, 2 * width)))
-    return BuildCase(
+    case = BuildCase(
         architecture=draw(st.sampled_from(["hybrid", "stable_hybrid"])),
-        N=factor * draw(st.integers(1, 16 // factor)),
+        N=factor * draw(st.integers(2 * modes, 2 * modes + 2)),
         gridsize=draw(st.integers(1, 2)),
         fno_width=width,
         fno_blocks=blocks,
-        fno_modes=draw(st.integers(1, 5)),
-        max_hidden_channels=cap,
-        stable_init=draw(st.sampled_from(["zero_gamma", "layerscale"])),
-        layerscale_init=draw(st.sampled_from([1e-3, 0.1, 1.0])),
+        fno_modes=modes,
+    )
+    if not extended:
+        return case
+    return replace(
+        case,
+        max_hidden_channels=draw(st.one_of(st.just(width), st.integers(width, 2 * width))),
+        stable_init=draw(st.sampled_from(["layerscale", "zero_gamma"])),
+        layerscale_init=draw(st.sampled_from([0.1, 1e-3, 1.0])),
     )

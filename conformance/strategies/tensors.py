@@ -51,8 +51,10 @@ __all__ = [
     "ParamCase",
     "SeededParam",
     "agc_cases",
+    "as_rank2",
     "bad_agc_arguments",
     "clip_cases",
+    "lift_small_weights",
     "locality_cases",
     "param_cases",
     "plan_band",
@@ -452,11 +454,13 @@ def agc_cases(
     nonfinite: bool = False,
     domain: Domain | None = None,
     bounds: Bounds = "plan",
+    some_grad: bool = False,
 ) -> AGCCase:
     """Parameters with gradients plus clip_factor, eps and a container (see the module doc).
 
     ``domain`` narrows the dtypes, ranks and clip factors; ``bounds`` 'plan' keeps
-    clip_factor * eps >= 1e-6, 'tiny' goes below.
+    clip_factor * eps >= 1e-6, 'tiny' goes below; ``some_grad`` makes the first parameter
+    always have a gradient.
     """
     domain = domain or Domain()
     dtypes = domain.only(tuple(dtypes)) or tuple(dtypes)
@@ -469,7 +473,7 @@ def agc_cases(
                 dtypes,
                 min_rank=min_rank,
                 max_rank=max_rank,
-                none_grads=none_grads,
+                none_grads=none_grads and not (some_grad and i == 0),
                 layouts=layouts,
                 nonfinite=nonfinite and i == 0,
                 bounds=(clip_factor, eps),
@@ -499,6 +503,62 @@ def _large(seed: int, dtype: str = "float32") -> AGCCase:
         clip_factor=factor,
         eps=eps,
     )
+
+
+def lift_small_weights(case: Any) -> AGCCase | None:
+    """The case with every weight unit of norm below eps replaced by one of norm just above
+    eps: the same bounds and ratios, but no unit takes the eps floor (None if none did).
+
+    >>> c = AGCCase((ParamCase([0.0, 0.0], [1.0, 0.0]),), clip_factor=0.01, eps=1e-3)
+    >>> lift_small_weights(c).params[0].weight[0] > 1e-3
+    True
+    """
+    if not isinstance(case, AGCCase):
+        return None
+    lifted, changed = [], False
+    for p in case.params:
+        weight = p.weight_tensor()
+        wide = torch.complex128 if weight.is_complex() else torch.float64
+        rows = weight.to(wide).reshape(weight.shape[0] if weight.ndim >= 2 else 1, -1)
+        small = torch.linalg.vector_norm(rows, dim=1) < case.eps
+        if not bool(small.any()) or rows.shape[1] == 0:
+            lifted.append(p)
+            continue
+        rows = rows.clone()
+        rows[small] = 0
+        rows[small, 0] = case.eps * (1 + 1e-5)
+        new = rows.reshape(weight.shape).to(weight.dtype)
+        lifted.append(
+            ParamCase(
+                new.tolist(),
+                None if not p.has_grad else p.grad_values().tolist(),
+                p.dtype,
+                p.layout,
+            )
+        )  # type: ignore[union-attr]
+        changed = True
+    return case.with_params(lifted) if changed else None
+
+
+def as_rank2(case: Any) -> AGCCase | None:
+    """The case with every rank 0 / rank 1 parameter reshaped to (1, n): one unit along dim 0,
+    the same unit as before, so the same expected result (None if there was none).
+
+    >>> as_rank2(AGCCase((ParamCase([1.0, 2.0], [3.0, 4.0]),))).params[0].weight
+    [[1.0, 2.0]]
+    """
+    if not isinstance(case, AGCCase) or all(p.ndim >= 2 for p in case.params):
+        return None
+    out: list[AnyParam] = []
+    for p in case.params:
+        if p.ndim >= 2:
+            out.append(p)
+            continue
+        weight = p.weight_tensor().reshape(1, -1)
+        grad = p.grad_values()
+        values = None if grad is None else grad.reshape(1, -1).tolist()
+        out.append(ParamCase(weight.tolist(), values, p.dtype, "contiguous"))
+    return case.with_params(out)
 
 
 LARGE_CASES: tuple[AGCCase, ...] = (_large(1),)
@@ -537,8 +597,10 @@ def clip_cases(
     values: st.SearchStrategy[float | None] | None = None,
     domain: Domain | None = None,
 ) -> ClipCase:
-    """A dispatch call with an allowed algorithm; by default a value > 0."""
-    case = draw(agc_cases(dtypes, max_params=3, max_rank=3, domain=domain))
+    """A dispatch call with an allowed algorithm; by default a value > 0. At least one parameter
+    has a gradient (torch's own clip functions, which the plan's dispatch calls, fail on a list
+    without any in some torch versions)."""
+    case = draw(agc_cases(dtypes, max_params=3, max_rank=3, domain=domain, some_grad=True))
     algorithm = draw(st.sampled_from(list(algorithms)), label="algorithm")
     positive = st.sampled_from([1.0, 0.01, 0.1, 10.0, 1e-4, 1000.0])
     value = draw(positive if values is None else values, label="value")

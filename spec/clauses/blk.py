@@ -239,4 +239,19 @@ CLAUSES: tuple[Clause, ...] = (
         ),
         source="issue 11 (channel counts of BLK-012)",
     ),
+    Clause(
+        id="BLK-019",
+        level="MUST",
+        tier="strict",
+        why=(
+            "The FNO's complex weights are cfloat: float64 inputs are a generality the plan "
+            "does not ask for."
+        ),
+        title="spectral conv: float64 inputs",
+        text=(
+            "The spectral convolution maps a float64 input to a float64 output, with BLK-001 "
+            "to BLK-003 holding in float64 too."
+        ),
+        source="issue 11 (dtype part of BLK-001)",
+    ),
 )

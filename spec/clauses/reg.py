@@ -103,8 +103,8 @@ CLAUSES: tuple[Clause, ...] = (
         title="build_generator maps the config",
         text=(
             "build_generator(model_config) builds the resolved class with hidden_channels = "
-            "fno_width, n_blocks = fno_blocks, modes = fno_modes, C = gridsize², input size N x N, "
-            "the channel cap, and the stable-block init where the class takes them."
+            "fno_width, n_blocks = fno_blocks, modes = fno_modes, C = gridsize² and, where the "
+            "class takes it, input size N x N."
         ),
         source=_ISSUE,
     ),
@@ -119,5 +119,17 @@ CLAUSES: tuple[Clause, ...] = (
             " every available name and the closest match."
         ),
         source="issue 11 (exception class and message of REG-003)",
+    ),
+    Clause(
+        id="REG-010",
+        level="MUST",
+        tier="strict",
+        why="The plan's model config has neither field: both are this project's extensions.",
+        title="build_generator maps the channel cap and the stable init",
+        text=(
+            "build_generator(model_config) also passes the config's max_hidden_channels and "
+            "stable-block init (stable_init, layerscale_init) to a class that takes them."
+        ),
+        source="issue 11 (extended fields of REG-008)",
     ),
 )
