@@ -528,14 +528,9 @@ def lift_small_weights(case: Any) -> AGCCase | None:
         rows[small] = 0
         rows[small, 0] = case.eps * (1 + 1e-5)
         new = rows.reshape(weight.shape).to(weight.dtype)
-        lifted.append(
-            ParamCase(
-                new.tolist(),
-                None if not p.has_grad else p.grad_values().tolist(),
-                p.dtype,
-                p.layout,
-            )
-        )  # type: ignore[union-attr]
+        grad = p.grad_values()
+        values = None if grad is None else grad.tolist()
+        lifted.append(ParamCase(new.tolist(), values, p.dtype, p.layout))
         changed = True
     return case.with_params(lifted) if changed else None
 
