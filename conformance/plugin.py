@@ -17,8 +17,8 @@ The targets are never imported into the pytest process: the plugin starts a judg
 process of its own (the installed distribution, whatever folder pytest runs in), which
 loads each target in a worker process, exactly as ``conformance check`` does; each item
 asks the judge for one property's result. A target that cannot be loaded is a usage
-error. Entries of the xfail file become ``xfail`` marks; a failing SHOULD clause is
-reported as xfailed (advisory) unless ``--conformance-strict``. Without any
+error. Entries of the xfail file become ``xfail`` marks; a failing SHOULD clause or
+strict-tier clause is reported as xfailed (advisory) unless ``--conformance-strict``. Without any
 ``--conformance-<role>`` option the plugin adds nothing and imports nothing beyond
 this module and the role table.
 """
@@ -133,8 +133,14 @@ class ConformanceItem(pytest.Item):
         self.result = result
         if result["status"] not in _BAD:
             return
-        if result["level"] == "SHOULD" and not self.config.getoption("conformance_strict"):
-            pytest.xfail(f"advisory SHOULD clause {result['clause']} fails: {result['message']}")
+        if not self.config.getoption("conformance_strict"):
+            if result["level"] == "SHOULD":
+                pytest.xfail(f"advisory SHOULD clause {result['clause']} fails: {result['message']}")
+            if result.get("tier") == "strict":
+                pytest.xfail(
+                    f"strict-tier clause {result['clause']} fails (counted with "
+                    f"--conformance-strict): {result['message']}"
+                )
         raise ConformanceFailure(result)
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:

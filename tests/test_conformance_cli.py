@@ -43,11 +43,11 @@ def test_exit_1_and_a_counterexample_when_a_clause_fails(
     """CFG-003 fails for the upstream-like plain-str algorithm (loaded by file path)."""
     code, out, _ = run(capsys, "check", *PLAIN_STR, "--clause", "CFG-00*")
     assert code == 1
-    assert "does NOT conform (1 MUST clauses fail: CFG-003)" in out
+    assert "does NOT conform to the plan (1 clause fails: CFG-003)" in out
     assert (
         "counterexample:" in out and "BadValue(side='torch', field='gradient_clip_algorithm'" in out
     )
-    assert "reproduce:" in out and "reproduce('cfg.torch_unknown_algorithm_rejected'" in out
+    assert "reproduce:" in out and "reproduce('cfg.torch_unknown_algorithm_refused'" in out
 
 
 @pytest.mark.parametrize(
@@ -103,7 +103,7 @@ def test_json_report_fields(capsys: pytest.CaptureFixture[str]) -> None:
     assert failed["status"] == "failed" and failed["examples"] >= 1
     assert "was accepted" in failed["message"]
     assert failed["example"].startswith("BadValue(")
-    assert "cfg.torch_unknown_algorithm_rejected" in failed["reproduction"]
+    assert "cfg.torch_unknown_algorithm_refused" in failed["reproduction"]
     assert by_clause["CFG-002"]["status"] == "passed"
     assert report["summary"]["failing_clauses"] == ["CFG-003"]
     assert report["summary"]["exit_status"] == 1
@@ -125,8 +125,8 @@ def test_junit_report(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 1
     root = ET.fromstring(out)
     cases = {c.get("name"): c for c in root.iter("testcase")}
-    assert "CFG-003::cfg.torch_unknown_algorithm_rejected" in cases
-    assert cases["CFG-003::cfg.torch_unknown_algorithm_rejected"].find("failure") is not None
+    assert "CFG-003::cfg.torch_unknown_algorithm_refused" in cases
+    assert cases["CFG-003::cfg.torch_unknown_algorithm_refused"].find("failure") is not None
     assert cases["CFG-002::cfg.torch_algorithm_default"].find("failure") is None
     suite = next(root.iter("testsuite"))
     assert suite.get("failures") == "1" and suite.get("tests") == "2"
@@ -157,7 +157,7 @@ def test_xfail_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         capsys, "check", *PLAIN_STR, "--clause", "CFG-00[23]", "--xfail", str(xfail)
     )
     status = {r["property"]: (r["status"], r["xfail_reason"]) for r in report["results"]}
-    assert status["cfg.torch_unknown_algorithm_rejected"] == (
+    assert status["cfg.torch_unknown_algorithm_refused"] == (
         "xfailed",
         "algorithm typed plain str upstream",
     )
@@ -203,7 +203,7 @@ def test_same_seed_same_report(capsys: pytest.CaptureFixture[str]) -> None:
 def test_clauses_and_roles_commands(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "clauses")
     assert code == 0
-    assert "CFG-003" in out and "cfg.torch_unknown_algorithm_rejected [torch_config]" in out
+    assert "CFG-003" in out and "cfg.torch_unknown_algorithm_refused [torch_config]" in out
     code, out, _ = run(capsys, "roles")
     assert code == 0 and "--train-step" in out and "bundled: impl:training_step" in out
     code, out, _ = run(capsys, "roles", "--markdown")

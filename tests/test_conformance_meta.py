@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
+from hypothesis.strategies import SearchStrategy
 
 import spec
+from conformance.domain import Domain
 from conformance.properties import PROPERTIES, Property
 from conformance.roles import ROLE_TABLE, ROLES, markdown_table
 
@@ -71,13 +73,14 @@ def _namespace() -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "prop", [p for p in PROPERTIES if p.strategy is not None], ids=lambda p: p.id
+    "prop", [p for p in PROPERTIES if p.strategy_for(Domain()) is not None], ids=lambda p: p.id
 )
 def test_example_repr_round_trips(prop: Property) -> None:
     """The counterexample a report prints is Python that rebuilds the example: evaluated
     after ``import torch`` and ``from conformance.strategies import *``, its repr is the same."""
     namespace = _namespace()
-    assert prop.strategy is not None
+    strategy = prop.strategy_for(Domain())
+    assert isinstance(strategy, SearchStrategy)
 
     @settings(
         max_examples=5,
@@ -86,7 +89,7 @@ def test_example_repr_round_trips(prop: Property) -> None:
         suppress_health_check=list(HealthCheck),
         deadline=None,
     )
-    @given(prop.strategy)
+    @given(strategy)
     def check(example: Any) -> None:
         text = repr(example)
         assert repr(eval(text, namespace)) == text

@@ -196,7 +196,7 @@ def test_junit_is_valid_xml_even_with_control_characters() -> None:
     failure = next(root.iter("failure"))
     assert "\\x00" in (failure.text or "") and "AGCCase()" in (failure.text or "")
     assert json.loads(report.to_json())["results"][0]["message"].startswith("value")
-    assert "AGC-022 (MUST) t: agc.p failed" in report.to_text()
+    assert "AGC-022 (MUST, plan) t: agc.p failed" in report.to_text()
     with pytest.raises(ValueError, match="unknown report format"):
         report.render("yaml")
 

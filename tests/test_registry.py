@@ -127,7 +127,7 @@ def test_stable_hybrid_resolves() -> None:
 
 
 def test_unknown_name_lists_names_and_closest_match() -> None:
-    """REG-003: LookupError naming every available name and the closest one."""
+    """REG-003 and REG-009: LookupError naming every available name and the closest one."""
     with pytest.raises(UnknownGeneratorError) as info:
         resolve_generator("stable_hybird")
     message = str(info.value)
@@ -138,7 +138,7 @@ def test_unknown_name_lists_names_and_closest_match() -> None:
 
 @given(name=st.text(min_size=1, max_size=12).filter(lambda s: s not in available()))
 def test_any_unknown_name_is_rejected(name: str) -> None:
-    """REG-003 over generated names."""
+    """REG-003 and REG-009 over generated names."""
     with pytest.raises(LookupError, match="available are") as info:
         resolve_generator(name)
     assert all(repr(n) in str(info.value) for n in available())

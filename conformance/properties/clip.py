@@ -2,7 +2,7 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted(p.clause for p in PROPERTIES if p.id.startswith("clip."))
-['AGC-026', 'AGC-027', 'AGC-028', 'AGC-029', 'AGC-030']
+['AGC-026', 'AGC-027', 'AGC-027', 'AGC-028', 'AGC-029', 'AGC-030']
 
 The ``clip`` role's canonical call is ``targets.clip(parameters, algorithm,
 value)``, clipping ``.grad`` in place; its return value is not inspected here.

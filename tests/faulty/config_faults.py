@@ -182,14 +182,14 @@ silent_bridge = _bridge(
 
 
 FAULTS: dict[str, tuple[dict[str, Any], set[str]]] = {
-    "plain_str_algorithm": ({"torch_config": PlainStrAlgorithmTorchConfig}, {"CFG-003"}),
+    "plain_str_algorithm": ({"torch_config": PlainStrAlgorithmTorchConfig}, {"CFG-003", "CFG-011"}),
     "value_default_both_sides": (
         {"torch_config": ValueDefaultTorchConfig, "tf_config": ValueDefaultTFConfig},
         {"CFG-002"},
     ),
     "value_default_torch_only": ({"torch_config": ValueDefaultTorchConfig}, {"CFG-002", "CFG-007"}),
     "no_value_algorithm_tf": ({"tf_config": NoValueAlgorithmTFConfig}, {"CFG-001"}),
-    "negative_clip": ({"torch_config": NegativeClipTorchConfig}, {"CFG-004"}),
+    "negative_clip": ({"torch_config": NegativeClipTorchConfig}, {"CFG-012"}),
     "lax_types": ({"torch_config": LaxTorchConfig}, {"CFG-010"}),
     "unknown_keys_ignored": ({"torch_config": UnknownKeysIgnoredTorchConfig}, {"CFG-008"}),
     "other_batch_default": ({"tf_config": OtherBatchDefaultTFConfig}, {"CFG-007"}),

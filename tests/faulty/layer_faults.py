@@ -12,7 +12,8 @@ Each wraps the reference implementation and changes one thing:
   :class:`ReflectPadBlock` pads K by reflection (BLK-005).
 - :func:`overwriting_register` / :func:`table_resolve` replace a taken name silently (REG-004).
 - :class:`UpstreamModelConfig` takes any architecture string (REG-005).
-- :func:`halved_modes_build` / :func:`capless_build` drop a config field (REG-008).
+- :func:`halved_modes_build` drops a config field (REG-008), :func:`capless_build` the channel
+  cap (REG-010).
 """
 
 from __future__ import annotations
@@ -152,6 +153,6 @@ FAULTS: list[tuple[str, dict[str, Any], str]] = [
         "REG-005",
     ),
     ("halved_modes_build", {"build_generator": halved_modes_build}, "REG-008"),
-    ("capless_build", {"build_generator": capless_build}, "REG-008"),
+    ("capless_build", {"build_generator": capless_build}, "REG-010"),
 ]
 """(name, roles replaced in the reference implementation, the clause it fails)."""

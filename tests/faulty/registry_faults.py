@@ -26,7 +26,7 @@ def silent_fallback(name: str) -> type[nn.Module]:
 
 
 def unlisted_key_error(name: str) -> type[nn.Module]:
-    """Unknown names raise a bare KeyError that lists nothing (REG-003)."""
+    """Unknown names raise a bare KeyError that lists nothing (REG-009; REG-003 holds)."""
     table: dict[str, type[nn.Module]] = {
         "hybrid": HybridUNOGenerator,
         "stable_hybrid": StableHybridGenerator,
