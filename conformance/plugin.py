@@ -135,7 +135,9 @@ class ConformanceItem(pytest.Item):
             return
         if not self.config.getoption("conformance_strict"):
             if result["level"] == "SHOULD":
-                pytest.xfail(f"advisory SHOULD clause {result['clause']} fails: {result['message']}")
+                pytest.xfail(
+                    f"advisory SHOULD clause {result['clause']} fails: {result['message']}"
+                )
             if result.get("tier") == "strict":
                 pytest.xfail(
                     f"strict-tier clause {result['clause']} fails (counted with "
