@@ -6,7 +6,7 @@ installed distribution's ``sys.path`` and talks to it on its stdin/stdout:
 
 - ``{"op": "start", "targets": {...}, "profile": ..., "seed": ..., "time_limit": ...,
   "call_limit": ..., "threads": ..., "memory_limit": ..., "import_limit": ...,
-  "xfail": path or null}`` -> ``{"properties": [{"id", "clause", "roles", "skip",
+  "xfail": path or null, "domain": {...}}`` -> ``{"properties": [{"id", "clause", "roles", "skip",
   "xfail"}], "resolved": {...}}`` or ``{"error": message}`` (a target that cannot be loaded);
 - ``{"op": "run", "property": id}`` -> ``{"result": Result as a dict}``;
 - ``{"op": "bye"}`` (or end of input) -> the judge stops its workers and exits.
@@ -57,7 +57,14 @@ def _start(request: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
             }
         )
         chosen[prop.id] = prop
-    state = {"session": session, "chosen": chosen, "request": request}
+    from conformance.domain import Domain
+
+    state = {
+        "session": session,
+        "chosen": chosen,
+        "request": request,
+        "domain": Domain.declared(request.get("domain") or {}, "the --conformance-* domain"),
+    }
     return state, {"properties": listed, "resolved": session.meta}
 
 
@@ -74,6 +81,7 @@ def _run(state: dict[str, Any], pid: str) -> dict[str, Any]:
         int(request.get("seed") or 0),
         request.get("time_limit"),
         request.get("call_limit"),
+        state["domain"],
     )
     return {"result": result.to_dict()}
 

@@ -196,16 +196,22 @@ def _domain(args: argparse.Namespace) -> Any:
         raise _UsageError(f"conformance: error: {error}") from None
 
 
-def _stop_on_sigterm() -> Any:
-    from conformance.runner import Interrupted
+def _stop_on_signals() -> dict[int, Any]:
+    """SIGINT and SIGTERM stop the run (also when they land where exceptions are swallowed)."""
+    from conformance.runner import request_stop
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        raise Interrupted("SIGTERM")
+        request_stop(signal.Signals(signum).name)
 
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return None
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            if signal.getsignal(sig) is signal.SIG_IGN:
+                continue  # started with it ignored (nohup, a background job): keep it so
+            previous[sig] = signal.signal(sig, handler)
+        except ValueError:  # not the main thread
+            break
+    return previous
 
 
 def _write(path: str, text: str) -> None:
@@ -245,7 +251,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             flush=True,
         )
 
-    previous = _stop_on_sigterm()
+    previous = _stop_on_signals()
     try:
         report = run_conformance(
             given or None,
@@ -264,8 +270,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"conformance: error: {error}", file=err)
         return 2
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     for warning in report.warnings:
         print(f"conformance: warning: {warning}", file=err)
     text = report.render(args.format)

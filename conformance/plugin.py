@@ -11,7 +11,9 @@ Options: ``--conformance-<role>=TARGET`` for each role of
 :data:`conformance.roles.ROLE_TABLE`, ``--conformance-profile``,
 ``--conformance-seed``, ``--conformance-xfail=FILE``,
 ``--conformance-time-limit=SECONDS``, ``--conformance-call-limit=SECONDS``,
-``--conformance-threads=N`` and ``--conformance-strict``.
+``--conformance-threads=N``, the domain (``--conformance-dtypes``,
+``--conformance-max-rank``, ``--conformance-clip-factor``, ``--conformance-min-size``)
+and ``--conformance-strict``.
 
 The targets are never imported into the pytest process: the plugin starts a judge
 process of its own (the installed distribution, whatever folder pytest runs in), which
@@ -59,6 +61,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-time-limit", type=float, metavar="SECONDS", default=None)
     group.addoption("--conformance-call-limit", type=float, metavar="SECONDS", default=None)
     group.addoption("--conformance-threads", type=int, metavar="N", default=1)
+    group.addoption("--conformance-dtypes", metavar="LIST", help="narrow the domain: float32,...")
+    group.addoption("--conformance-max-rank", type=int, metavar="N", help="narrow the domain")
+    group.addoption("--conformance-clip-factor", metavar="LOW:HIGH", help="narrow the domain")
+    group.addoption("--conformance-min-size", type=int, metavar="N", help="narrow the domain")
     group.addoption("--conformance-strict", action="store_true", help="failing SHOULD clauses fail")
 
 
@@ -202,6 +208,7 @@ def pytest_configure(config: pytest.Config) -> None:
             "call_limit": opt("conformance_call_limit"),
             "threads": opt("conformance_threads"),
             "xfail": str(Path(xfail).resolve()) if xfail else None,
+            "domain": _domain(config),
         }
     )
     if "error" in reply:
@@ -209,6 +216,18 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(reply["error"])
     config.stash[_JUDGE] = judge
     config.stash[_LISTED] = reply["properties"]
+
+
+def _domain(config: pytest.Config) -> dict[str, Any]:
+    opt = config.getoption
+    found: dict[str, Any] = {}
+    if opt("conformance_dtypes"):
+        found["dtypes"] = [d.strip() for d in opt("conformance_dtypes").split(",") if d.strip()]
+    for key in ("max_rank", "clip_factor", "min_size"):
+        value = opt(f"conformance_{key}")
+        if value is not None:
+            found[key] = value
+    return found
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -58,6 +58,7 @@ __all__ = [
     "TargetRaised",
     "judge_property",
     "reproduction",
+    "request_stop",
     "run_conformance",
     "run_property",
     "select_properties",
@@ -88,6 +89,17 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signal_name: str = "SIGINT") -> None:
         super().__init__(signal_name)
         self.signal_name = signal_name
+
+
+_STOP: list[str] = []
+"""Signals received: a stop request raised at a point that swallows exceptions (a gc callback,
+a __del__) is still honoured at the next example."""
+
+
+def request_stop(signal_name: str) -> None:
+    """Stop the run in progress (from a signal handler): now, and again at the next example."""
+    _STOP.append(signal_name)
+    raise Interrupted(signal_name)
 
 
 class _TimeLimitReached(BaseException):
@@ -164,6 +176,8 @@ class _Check:
         self.output: tuple[str, str] = ("", "")
 
     def one(self, example: Any) -> None:
+        if _STOP:
+            raise Interrupted(_STOP[0])
         state, prop = self.state, self.prop
         now = time.monotonic()
         if now >= self.deadline:
@@ -474,9 +488,12 @@ def run_conformance(
     results: list[Result] = []
     interrupted: str | None = None
     threads = _one_thread()
+    _STOP.clear()
     try:
         session.load()
         for prop in chosen:
+            if _STOP:
+                raise Interrupted(_STOP[0])
             results.append(run.one(prop, session, names))
             if progress is not None:
                 progress(results[-1])

@@ -43,6 +43,7 @@ from conformance.properties._numeric import (
 )
 from conformance.strategies.tensors import (
     LARGE_CASES,
+    LARGE_HIGH_RANK,
     REAL,
     AGCCase,
     BadAGCArgument,
@@ -131,7 +132,9 @@ def _large(domain: Domain) -> tuple[AGCCase, ...]:
     """The large explicit examples, where float32 and clip_factor 0.01 are in the domain."""
     if "float32" not in domain.dtypes or not domain.allows_clip_factor(0.01):
         return ()
-    return LARGE_CASES
+    return tuple(
+        c.with_params([p for p in c.params if p.ndim <= domain.max_rank]) for c in LARGE_CASES
+    )
 
 
 def _core(clause: str, strategy: Strategy, act: Any = _act_once, **kw: Any) -> Any:
@@ -266,6 +269,12 @@ def _large_rank2(domain: Domain) -> tuple[AGCCase, ...]:
     return tuple(c.with_params([p for p in c.params if p.ndim >= 2][:1]) for c in cases)
 
 
+def _large_high_rank(domain: Domain) -> tuple[AGCCase, ...]:
+    if domain.max_rank < 4 or not _large(domain):
+        return ()
+    return LARGE_HIGH_RANK
+
+
 @conformance_property(
     "AGC-002",
     roles=("agc",),
@@ -284,6 +293,7 @@ def default_axis_is_dim0(case: AGCCase, seen: dict[str, Any]) -> None:
     strategy=_real(min_rank=4, max_rank=5, max_params=2),
     act=_act_rows,
     max_examples=10,
+    examples=_large_high_rank,
 )
 def default_axis_high_ranks(case: AGCCase, seen: dict[str, Any]) -> None:
     """Rank 4 and 5: the result equals clipping each dim-0 slice alone as a flat vector."""

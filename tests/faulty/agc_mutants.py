@@ -120,3 +120,13 @@ MUTANTS = (
     inf_norm_grads,
 )
 """Every mutant, each caught at the quick profile on a plan clause."""
+
+
+def real_only_last_axis(
+    parameters: Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-3
+) -> None:
+    """As nfnets-pytorch: units along the wrong axis, and complex gradients refused."""
+    params = list(parameters)
+    if any(p.is_complex() for p in params):
+        raise TypeError("complex parameters are not supported")
+    _agc(params, clip_factor, eps, last_axis=True)
