@@ -47,7 +47,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import torch
 from torch import Tensor, nn
@@ -77,7 +77,7 @@ SUPPORTED_DTYPES: tuple[torch.dtype, ...] = (
 """Gradient dtypes AGC clips (clause AGC-015)."""
 
 _SUPPORTED = frozenset(SUPPORTED_DTYPES)
-_REAL = {torch.complex64: torch.float32, torch.complex128: torch.float64}
+_STRIDED = torch.strided
 _PACK_LIMIT = 1 << 14
 """Gradients of up to this many elements are packed together (:class:`_Pack`): below it the
 fixed cost of a kernel launch outweighs the cost of copying the tensor once."""
@@ -221,7 +221,7 @@ class _UnitAxes:
     or default rule (dim 0, AGC-002).
     """
 
-    __slots__ = ("declared", "explicit", "fixed", "rule")
+    __slots__ = ("declared", "explicit", "fixed", "is_default", "rule")
 
     def __init__(self, unit_dim: UnitDim, declared: Mapping[Any, int | None]) -> None:
         self.declared = declared
@@ -235,6 +235,8 @@ class _UnitAxes:
         elif unit_dim is not None:
             fixed = _check_axis(unit_dim, "unit_dim")
             self.fixed = 0 if fixed is None else fixed
+        self.is_default = not declared and unit_dim is None
+        """True when every parameter gets the default rule (the fast path of :func:`_collect`)."""
 
     def __call__(self, index: int, param: Tensor) -> int | None | _Excluded:
         if self.explicit is not None and (found := self.explicit.get(param, _MISSING)) is not _MISSING:
@@ -260,135 +262,167 @@ class _UnitAxes:
 
 # --- 3. collection and grouping -----------------------------------------------------------------
 
-
-class _Item(NamedTuple):
-    """One gradient to clip: its parameter (read only), its ``.grad``, its unit axis."""
-
-    weight: Tensor
-    grad: Tensor
-    axis: int | None
+_Item = tuple[Tensor, Tensor, "int | None"]
+"""One gradient to clip: (its parameter, read only; its ``.grad``; its unit axis or None)."""
+_Key = tuple[torch.device, torch.dtype]
 
 
-def _collect(params: list[Tensor], axes: _UnitAxes) -> tuple[list[_Item], list[Tensor]]:
-    """The gradients to clip, and those excluded by a unit axis of None.
+def _bad_gradient(index: int, grad: Tensor) -> ValueError:
+    if grad.layout != torch.strided:  # AGC-020
+        return ValueError(
+            f"parameter {index} has a sparse gradient (layout {grad.layout}): "
+            "adaptive_gradient_clip_ clips dense (strided) gradients only"
+        )
+    return ValueError(  # AGC-015
+        f"parameter {index} has a gradient of dtype {grad.dtype}; supported dtypes: "
+        f"{', '.join(str(d) for d in SUPPORTED_DTYPES)}"
+    )
+
+
+def _collect(params: list[Tensor], axes: _UnitAxes) -> tuple[dict[_Key, list[_Item]], list[Tensor]]:
+    """The gradients to clip by (device, dtype), and those whose unit axis is None.
+
+    >>> w = torch.nn.Parameter(torch.ones(2, 3)); w.grad = torch.ones(2, 3)
+    >>> groups, excluded = _collect([w, w], _UnitAxes(None, {}))
+    >>> [(key[1], [axis for _, _, axis in items]) for key, items in groups.items()], excluded
+    ([(torch.float32, [0])], [])
 
     Every gradient is checked (AGC-020 sparse, AGC-015 dtype) before anything is
-    modified; None gradients are skipped (AGC-013) and a parameter listed twice
-    is clipped once.
+    modified; None gradients are skipped (AGC-013); a parameter listed twice is
+    clipped once. This loop touches every parameter, so it reads as few tensor
+    attributes as it can.
     """
-    items: list[_Item] = []
+    groups: dict[_Key, list[_Item]] = {}
     excluded: list[Tensor] = []
     seen: set[int] = set()
+    default = axes.is_default
     for index, param in enumerate(params):
         grad = param.grad
-        if grad is None or id(param) in seen:
+        if grad is None:
             continue
-        seen.add(id(param))
-        if grad.layout != torch.strided:
-            raise ValueError(
-                f"parameter {index} has a sparse gradient (layout {grad.layout}): "
-                "adaptive_gradient_clip_ clips dense (strided) gradients only"
-            )
-        if grad.dtype not in _SUPPORTED:
-            raise ValueError(
-                f"parameter {index} has a gradient of dtype {grad.dtype}; supported dtypes: "
-                f"{', '.join(str(d) for d in SUPPORTED_DTYPES)}"
-            )
-        axis = axes(index, param)
-        if axis is EXCLUDED:
-            excluded.append(grad)
-        elif grad.numel():  # an empty gradient has nothing to clip
-            items.append(_Item(param, grad, axis))  # type: ignore[arg-type]
-    return items, excluded
+        key = id(param)
+        if key in seen:
+            continue
+        seen.add(key)
+        dtype = grad.dtype
+        if grad.layout is not _STRIDED or dtype not in _SUPPORTED:
+            raise _bad_gradient(index, grad)
+        if default:
+            axis: int | None | _Excluded = 0 if grad.ndim >= 2 else None
+        else:
+            axis = axes(index, param)
+            if axis is EXCLUDED:
+                excluded.append(grad)
+                continue
+        group = groups.get((grad.device, dtype))
+        if group is None:
+            group = groups[(grad.device, dtype)] = []
+        group.append((param, grad, axis))  # type: ignore[arg-type]
+    return groups, excluded
 
 
-def _plan(items: list[_Item], foreach: bool | None) -> list[_Task]:
+def _plan(groups: dict[_Key, list[_Item]], foreach: bool | None) -> list[_Task]:
     """Group the gradients into tasks, each clipped by a few kernels.
 
     ``foreach=False``: one :class:`_Single` per gradient. Otherwise, per device
-    and (real) dtype: gradients of up to ``_PACK_LIMIT`` elements go into
-    :class:`_Pack` s; larger ones whose units are contiguous rows (unit axis 0,
-    or one unit) are cut into row blocks and gathered into :class:`_RowWave` s
-    of about ``_WAVE`` elements; the rest (another unit axis, non-contiguous or
-    conjugated) are :class:`_Single`.
+    and dtype: gradients of up to ``_PACK_LIMIT`` elements go into
+    :class:`_Pack` s; larger ones whose units are contiguous (unit axis 0, or
+    one unit) are cut into blocks of rows gathered into :class:`_RowWave` s of
+    about ``_WAVE`` elements; the rest (another unit axis, non-contiguous,
+    conjugated) are :class:`_Single`. Empty gradients have nothing to clip.
     """
-    if foreach is False:
-        return [_Single(item) for item in items]
-    small: dict[tuple[torch.device, torch.dtype], list[_Item]] = {}
-    large: dict[tuple[torch.device, torch.dtype], list[_Item]] = {}
     tasks: list[_Task] = []
-    for item in items:
-        grad = item.grad
-        if grad.is_conj():
-            tasks.append(_Single(item))
+    for (_, dtype), items in groups.items():
+        if foreach is False:
+            tasks.extend(_Single(item) for item in items)
             continue
-        key = (grad.device, _REAL.get(grad.dtype, grad.dtype))
-        if grad.numel() <= _PACK_LIMIT:
-            small.setdefault(key, []).append(item)
-        elif item.axis in (0, None) and grad.is_contiguous() and item.weight.is_contiguous():
-            large.setdefault(key, []).append(item)
-        else:
-            tasks.append(_Single(item))
-    for group in small.values():
-        tasks.extend(_Pack(chunk) for chunk in _chunks(group, _PACK_MAX))
-    for group in large.values():
-        tasks.extend(_row_waves(group))
+        complex_ = dtype.is_complex
+        small: list[tuple[_Item, int]] = []
+        large: list[tuple[_Item, int]] = []
+        for item in items:
+            weight, grad, axis = item
+            n = grad.numel()
+            if not n:
+                continue
+            if complex_ and grad.is_conj():
+                tasks.append(_Single(item))
+            elif n <= _PACK_LIMIT:
+                small.append((item, n))
+            elif axis in (0, None) and grad.is_contiguous() and weight.is_contiguous():
+                large.append((item, n))
+            else:
+                tasks.append(_Single(item))
+        tasks.extend(_Pack(run, dtype) for run in _runs(small, _PACK_MAX))
+        tasks.extend(_RowWave(run, dtype) for run in _runs(_row_blocks(large, complex_), _WAVE))
     return tasks
 
 
-def _chunks(items: list[_Item], limit: int) -> Iterator[list[_Item]]:
-    """``items`` in consecutive runs of at most ``limit`` elements (at least one item each)."""
-    run: list[_Item] = []
+_T = TypeVar("_T")
+
+
+def _runs(sized: list[tuple[_T, int]], limit: int) -> Iterator[list[tuple[_T, int]]]:
+    """Consecutive runs of ``(thing, size)`` of at most ``limit`` in size (or one thing).
+
+    >>> [[x for x, _ in run] for run in _runs([("a", 3), ("b", 3), ("c", 5)], 6)]
+    [['a', 'b'], ['c']]
+    """
+    run: list[tuple[_T, int]] = []
     size = 0
-    for item in items:
-        n = item.grad.numel()
+    for thing, n in sized:
         if run and size + n > limit:
             yield run
             run, size = [], 0
-        run.append(item)
+        run.append((thing, n))
         size += n
     if run:
         yield run
 
 
-def _row_waves(items: list[_Item]) -> Iterator[_RowWave]:
-    """Row blocks of ``items`` (units as rows of a 2-D view) gathered into waves of ~_WAVE."""
-    blocks: list[tuple[Tensor, Tensor]] = []
-    size = 0
-    for item in items:
-        grad, weight = _real(item.grad), _real(item.weight)
-        rows = grad.shape[0] if item.axis == 0 else 1
-        g_rows, w_rows = grad.view(rows, -1), weight.view(rows, -1)
-        step = max(1, _WAVE // g_rows.shape[1])
-        for g_block, w_block in zip(g_rows.split(step), w_rows.split(step), strict=True):
-            n = g_block.numel()
-            if blocks and size + n > _WAVE:
-                yield _RowWave(blocks)
-                blocks, size = [], 0
-            blocks.append((g_block, w_block))
-            size += n
-    if blocks:
-        yield _RowWave(blocks)
+_Block = tuple[Tensor, Tensor, int]
+"""Consecutive units of one large gradient: (gradient part, weight part, number of units);
+0 units: the whole (rank <= 1) tensor is one unit."""
 
 
-# --- 4. norms and scales ------------------------------------------------------------------------
+def _row_blocks(large: list[tuple[_Item, int]], complex_: bool) -> list[tuple[_Block, int]]:
+    """Each large gradient whole, or cut along its unit axis 0 into blocks of about ``_WAVE``."""
+    blocks: list[tuple[_Block, int]] = []
+    for (weight, grad, axis), n in large:
+        if complex_:
+            grad, weight, n = torch.view_as_real(grad), torch.view_as_real(weight), 2 * n
+        if axis is None:
+            blocks.append(((grad, weight, 0), n))
+            continue
+        rows = grad.shape[0]
+        if n <= _WAVE:
+            blocks.append(((grad, weight, rows), n))
+            continue
+        step = max(1, _WAVE * rows // n)
+        for g, w in zip(grad.split(step), weight.split(step), strict=True):
+            blocks.append(((g, w, g.shape[0]), n * g.shape[0] // rows))
+    return blocks
 
 
-def _scales(w_norm: Tensor, g_norm: Tensor, lam: float, floor: float, one: Tensor) -> tuple[Tensor, Tensor]:
+# --- 4. norms, scales and write-back ------------------------------------------------------------
+
+
+def _scales(
+    w_norm: Tensor, g_norm: Tensor, lam: float, floor: float, one: Tensor
+) -> tuple[Tensor, Tensor]:
     """``(bound, scale)`` per unit: ``bound = lam * max(w_norm, floor)``, ``scale = min(1, bound / g_norm)``.
 
-    >>> b, s = _scales(torch.tensor([5.0, 0.0]), torch.tensor([50.0, 0.0]), 0.1, 1e-3, torch.ones(()))
+    >>> one = torch.ones(())
+    >>> b, s = _scales(torch.tensor([5.0, 0.0]), torch.tensor([50.0, 0.0]), 0.1, 1e-3, one)
     >>> b.tolist(), s.tolist()
     ([0.5, 0.00010000000474974513], [0.009999999776482582, 1.0])
 
     ``fmin`` ignores NaN, so the rule holds under IEEE comparison (AGC-022): a
     NaN gradient or weight norm gives scale 1 (unit left unchanged), an
     infinite gradient norm gives 0. ``bound / g_norm >= 1`` exactly when
-    ``g_norm <= bound``, so an unclipped unit is multiplied by exactly 1 (AGC-004),
-    and a zero gradient unit (``bound / 0 = inf``) too (AGC-010). The clamp keeps a
-    NaN weight norm NaN (AGC-009 guards zero weights, not NaN ones).
+    ``g_norm <= bound``, so an unclipped unit is multiplied by exactly 1
+    (AGC-004), a zero gradient unit too (``bound / 0 = inf``, AGC-010). The
+    clamp keeps a NaN weight norm NaN.
     """
-    bound = torch.clamp(w_norm, min=floor).mul_(lam)
+    bound = torch.clamp(w_norm, min=floor).mul_(lam)  # AGC-009
     return bound, torch.fmin(bound / g_norm, one)
 
 
@@ -413,6 +447,43 @@ def _real(t: Tensor) -> Tensor:
     return torch.view_as_real(t) if t.is_complex() else t
 
 
+def _trailing(ndim: int) -> tuple[int, ...]:
+    return _TRAILING[ndim] if ndim < len(_TRAILING) else tuple(range(1, ndim))
+
+
+_TRAILING = [(), (), *(tuple(range(1, n)) for n in range(2, 9))]
+
+
+def _factors(scale: Tensor, ranks: list[int], units: list[int]) -> list[Tensor]:
+    """Views of ``scale`` (one entry per unit) that broadcast against each gradient.
+
+    >>> [f.shape for f in _factors(torch.ones(5), [0, 3, 3], [1, 2, 2])]
+    [torch.Size([]), torch.Size([2, 1, 1]), torch.Size([2, 1, 1])]
+
+    ``ranks[k]``: the rank of gradient ``k`` with its units on dim 0, or 0 for a
+    gradient that is one unit (a 0-dim factor); ``units[k]``: its unit count.
+    Runs of one rank share one ``split``.
+    """
+    factors: list[Tensor] = []
+    start = k = 0
+    while k < len(ranks):
+        rank, end = ranks[k], k
+        while end < len(ranks) and ranks[end] == rank:
+            end += 1
+        counts = units[k:end]
+        stop = start + sum(counts)
+        part = scale[start:stop]
+        if rank == 0:
+            factors.extend(part.unbind(0))
+        else:
+            factors.extend(part.view(-1, *_ONES[rank - 1]).split(counts))
+        start, k = stop, end
+    return factors
+
+
+_ONES = [(1,) * n for n in range(9)]
+
+
 class _Task(Protocol):
     """Some gradients clipped together: their unit norms first, then the scales applied."""
 
@@ -433,133 +504,144 @@ class _Single:
 
     def __init__(self, item: _Item) -> None:
         self.item = item
-        self.acc = mt.accumulation_dtype(item.grad.dtype)
+        self.acc = mt.accumulation_dtype(item[1].dtype)
 
     def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
-        w, g, axis = self.item
+        weight, grad, axis = self.item
         return (
-            _unit_norms(mt.real_view(w), axis, self.acc),
-            _unit_norms(mt.real_view(g), axis, self.acc),
+            _unit_norms(mt.real_view(weight), axis, self.acc),
+            _unit_norms(mt.real_view(grad), axis, self.acc),
         )
 
     def apply(self, scale: Tensor) -> None:
-        grad, axis = self.item.grad, self.item.axis
+        _, grad, axis = self.item
         # A real view makes the factor 1.0 exact for complex entries too (AGC-004).
         target = grad if grad.is_conj() else _real(grad)
         shape = [1] * target.ndim
         if axis is not None:
             shape[axis] = scale.numel()
         factor = scale.view(shape)
-        if target.dtype in mt.HALF:  # product in float32, rounded once
+        if target.dtype in mt.HALF:  # the product in float32, rounded once
             target.copy_(target.to(self.acc).mul_(factor))
         else:
             target.mul_(factor)
 
 
 class _RowWave:
-    """Row blocks ``(gradient rows, weight rows)`` of large gradients, one device and dtype.
+    """Blocks of large gradients with contiguous units, about ``_WAVE`` elements in all.
 
-    Each unit is a row; the blocks of one wave add up to about ``_WAVE``
-    elements, so that a gradient read for its norm is still in cache when it is
-    scaled. Half gradients are copied into a float32 buffer for their norms,
-    scaled there and copied back (one rounding; torch has no half kernel that
-    takes a float32 factor per row without converting the whole tensor).
+    A wave's gradients are read for their norms and scaled right after, while
+    they are still in cache. Half gradients are copied into a float32 buffer for
+    their norms, scaled there and copied back: the product in float32, rounded
+    once (torch has no half kernel taking a float32 factor per unit without
+    converting the whole tensor, and its half norm kernels with a float32
+    result are slower than the copy).
     """
 
-    def __init__(self, blocks: list[tuple[Tensor, Tensor]]) -> None:
-        self.blocks = blocks
-        dtype = blocks[0][0].dtype
+    def __init__(self, blocks: list[tuple[_Block, int]], dtype: torch.dtype) -> None:
+        self.grads = [g for (g, _, _), _ in blocks]
+        self.weights = [w for (_, w, _), _ in blocks]
+        self.units = [max(1, u) for (_, _, u), _ in blocks]
+        self.ranks = [g.ndim if u else 0 for (g, _, u), _ in blocks]
         self.acc = mt.accumulation_dtype(dtype)
         self.half = dtype in mt.HALF
         self.buffers: list[Tensor] | None = None
 
-    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
-        acc = self.acc
-        w_norm = _cat([mt.row_norms(w, acc) for _, w in self.blocks])
-        if self.half and keep:
-            self.buffers = self._copies()
-            g_norm = _cat([torch.linalg.vector_norm(b, dim=1) for b in self.buffers])
-        else:
-            g_norm = _cat([mt.row_norms(g, acc) for g, _ in self.blocks])
-        return w_norm, g_norm
+    def _norms(self, tensors: list[Tensor]) -> Tensor:
+        out = []
+        for t, rank in zip(tensors, self.ranks, strict=True):
+            if not rank:
+                out.append(torch.linalg.vector_norm(t).reshape(1))
+            else:
+                out.append(torch.linalg.vector_norm(t, dim=_trailing(rank)))
+        return out[0] if len(out) == 1 else torch.cat(out)
 
-    def _copies(self) -> list[Tensor]:
-        grads = [g for g, _ in self.blocks]
-        flat = torch.empty(sum(g.numel() for g in grads), dtype=self.acc, device=grads[0].device)
-        buffers = [b.view(g.shape) for b, g in zip(flat.split([g.numel() for g in grads]), grads, strict=True)]
-        mt.copy_each_(buffers, grads)
-        return buffers
+    def _buffers(self) -> list[Tensor]:
+        """float32 buffers shaped like the blocks (half waves only)."""
+        sizes = [g.numel() for g in self.grads]
+        flat = torch.empty(sum(sizes), dtype=self.acc, device=self.grads[0].device)
+        return [b.view(g.shape) for b, g in zip(flat.split(sizes), self.grads, strict=True)]
+
+    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
+        if not self.half:
+            return self._norms(self.weights), self._norms(self.grads)
+        # Copy, then reduce: faster than torch's half norms with a float32 result.
+        buffers = self._buffers()
+        mt.copy_each_(buffers, self.weights)
+        w_norm = self._norms(buffers)
+        mt.copy_each_(buffers, self.grads)
+        self.buffers = buffers if keep else None
+        return w_norm, self._norms(buffers)
 
     def apply(self, scale: Tensor) -> None:
-        grads = [g for g, _ in self.blocks]
-        factors = scale.unsqueeze(1).split([g.shape[0] for g in grads])
+        factors = _factors(scale, self.ranks, self.units)
         if not self.half:
-            mt.mul_each_(grads, factors)
+            mt.mul_each_(self.grads, factors)
             return
-        buffers = self.buffers if self.buffers is not None else self._copies()
+        buffers = self.buffers
+        if buffers is None:
+            buffers = self._buffers()
+            mt.copy_each_(buffers, self.grads)
         self.buffers = None
         mt.mul_each_(buffers, factors)
-        mt.copy_each_(grads, buffers)  # float32 -> half: the one rounding
+        mt.copy_each_(self.grads, buffers)  # float32 -> half: the one rounding
 
 
 class _Pack:
-    """Small gradients of one device and (real) dtype, packed into one flat buffer.
+    """Small gradients of one device and dtype, packed with their weights into one flat buffer.
 
-    Their units are laid end to end, so one kernel takes every unit's squared
-    norm (``torch.segment_reduce``) however many shapes there are; the scales
-    are written back with one multi-tensor multiply, through views of the
-    per-unit scale shaped to broadcast against each gradient.
+    Their units lie end to end, so one kernel takes the squared norm of every
+    weight and gradient unit however many shapes there are
+    (:func:`impl._multi_tensor.segment_sum_squares`), and one multi-tensor
+    multiply writes the scales back through views of the per-unit scale shaped
+    to broadcast against each gradient.
     """
 
-    def __init__(self, items: list[_Item]) -> None:
-        by_rank: dict[int, list[tuple[Tensor, Tensor, int]]] = {}
-        for w, g, axis in items:
-            g, w = _real(g), _real(w)
-            if axis is None:  # one unit: a 0-dim factor broadcasts against any shape
-                by_rank.setdefault(0, []).append((g, w, 1))
-                continue
-            if axis:
-                g, w = g.movedim(axis, 0), w.movedim(axis, 0)
-            by_rank.setdefault(g.ndim, []).append((g, w, g.shape[0]))
-        self.groups = sorted(by_rank.items())
-        self.grads = [g for _, group in self.groups for g, _, _ in group]
-        self.weights = [w for _, group in self.groups for _, w, _ in group]
-        self.counts = [n for _, group in self.groups for _, _, n in group]
-        dtype = self.grads[0].dtype
+    def __init__(self, items: list[tuple[_Item, int]], dtype: torch.dtype) -> None:
+        complex_ = dtype.is_complex
+        # per rank (0: one unit, a 0-dim factor): gradients, weights, unit counts, unit lengths
+        buckets: dict[int, tuple[list[Tensor], list[Tensor], list[int], list[int]]] = {}
+        for (weight, grad, axis), n in items:
+            if complex_:
+                grad, weight, n = torch.view_as_real(grad), torch.view_as_real(weight), 2 * n
+            if axis is None:
+                rank, units = 0, 1
+            else:
+                if axis:
+                    grad, weight = grad.movedim(axis, 0), weight.movedim(axis, 0)
+                rank, units = grad.ndim, grad.shape[0]
+            bucket = buckets.get(rank)
+            if bucket is None:
+                bucket = buckets[rank] = ([], [], [], [])
+            bucket[0].append(grad)
+            bucket[1].append(weight)
+            bucket[2].append(units)
+            bucket[3].append(n // units)
+        self.grads: list[Tensor] = []
+        weights: list[Tensor] = []
+        self.units: list[int] = []
+        self.ranks: list[int] = []
+        lengths: list[int] = []
+        for rank in sorted(buckets):
+            grads, ws, units, lens = buckets[rank]
+            self.grads += grads
+            weights += ws
+            self.units += units
+            lengths += lens
+            self.ranks += [rank] * len(grads)
+        self.weights = weights
         self.acc = mt.accumulation_dtype(dtype)
-        lengths = [g.numel() // n for g, n in zip(self.grads, self.counts, strict=True)]
-        self.lengths = torch.repeat_interleave(
-            _index_tensor(lengths, self.grads[0].device),
-            _index_tensor(self.counts, self.grads[0].device),
-        )
-
-    def _segment_norms(self, tensors: list[Tensor]) -> Tensor:
-        flat = mt.flatten(tensors).to(self.acc)
-        return torch.segment_reduce(flat * flat, "sum", lengths=self.lengths).sqrt_()
+        # weights first, then gradients: one flat buffer, one kernel for every unit norm
+        self.layout = mt.SegmentLayout(lengths * 2, self.units * 2, self.grads[0].device)
 
     def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
-        return self._segment_norms(self.weights), self._segment_norms(self.grads)
+        flat = mt.flatten(self.weights + self.grads).to(self.acc)
+        both = mt.segment_sum_squares(flat, self.layout).sqrt_()
+        return both.chunk(2)  # type: ignore[return-value]
 
     def apply(self, scale: Tensor) -> None:
-        factors: list[Tensor] = []
-        start = 0
-        for rank, group in self.groups:
-            counts = [n for _, _, n in group]
-            part = scale[start : start + sum(counts)]
-            start += sum(counts)
-            if rank == 0:
-                factors.extend(part.unbind(0))
-            else:
-                factors.extend(part.view(-1, *([1] * (rank - 1))).split(counts))
-        mt.mul_each_(self.grads, factors)  # half grads: float32 product, rounded once
-
-
-def _index_tensor(values: list[int], device: torch.device) -> Tensor:
-    """``values`` as an int64 tensor on ``device``, copied without waiting for the device."""
-    cpu = torch.tensor(values, dtype=torch.int64)
-    if device.type == "cpu":
-        return cpu
-    return cpu.pin_memory().to(device, non_blocking=True)
+        # Half gradients: torch multiplies by the float32 factor in float32, rounded once.
+        mt.mul_each_(self.grads, _factors(scale, self.ranks, self.units))
 
 
 def _cat(tensors: list[Tensor]) -> Tensor:
@@ -646,7 +728,8 @@ def _clip(
     unit_dim: UnitDim,
     error_if_nonfinite: bool,
     foreach: bool | None,
-) -> tuple[list[_Outcome], list[_Item], list[Tensor]]:
+) -> tuple[list[_Outcome], list[Tensor], list[Tensor]]:
+    """Check, collect, group, clip: ``(outcomes, clipped gradients' first ones, excluded)``."""
     lam, floor = _check_arguments(clip_factor, eps, error_if_nonfinite, foreach)
     declared: Mapping[Any, int | None] = {}
     if isinstance(parameters, nn.Module):
@@ -654,10 +737,11 @@ def _clip(
         params: list[Tensor] = list(parameters.parameters())
     else:
         params = _as_list(parameters)
-    items, excluded = _collect(params, _UnitAxes(unit_dim, declared))
+    groups, excluded = _collect(params, _UnitAxes(unit_dim, declared))
     with torch.no_grad():  # weights are read only (AGC-011)
-        outcomes = _run(_plan(items, foreach), lam, floor, error_if_nonfinite)
-    return outcomes, items, excluded
+        outcomes = _run(_plan(groups, foreach), lam, floor, error_if_nonfinite)
+    firsts = [items[0][1] for items in groups.values()]
+    return outcomes, firsts, excluded
 
 
 def _count(outcomes: list[_Outcome], device: torch.device) -> Tensor:
@@ -706,10 +790,10 @@ def adaptive_gradient_clip_(
         ValueError: ``clip_factor`` or ``eps`` <= 0 / NaN / inf (AGC-019), a sparse
             gradient (AGC-020), an unsupported dtype, an out-of-range unit axis.
     """
-    outcomes, items, _ = _clip(parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach)
+    outcomes, firsts, _ = _clip(parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach)
     if not outcomes:
         return torch.zeros((), dtype=torch.int64)
-    return _count(outcomes, items[0].grad.device)
+    return _count(outcomes, firsts[0].device)
 
 
 def adaptive_gradient_clip_with_norms_(
@@ -735,12 +819,12 @@ def adaptive_gradient_clip_with_norms_(
     The norms cost no extra pass over the gradients (see :class:`AGCResult`);
     the clipping dispatch uses them for its 'agc' statistics.
     """
-    outcomes, items, excluded = _clip(
+    outcomes, firsts, excluded = _clip(
         parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach
     )
-    first = items[0].grad if items else (excluded[0] if excluded else None)
-    device = first.device if first is not None else torch.device("cpu")
-    wide = any(g.dtype in mt.WIDE for g in [*(i.grad for i in items), *excluded])
+    first = [*firsts, *excluded][:1]
+    device = first[0].device if first else torch.device("cpu")
+    wide = any(g.dtype in mt.WIDE for g in [*firsts, *excluded])
     acc = torch.float64 if wide else torch.float32
     if outcomes:
         count = _count(outcomes, device)
