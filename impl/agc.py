@@ -238,8 +238,11 @@ class _UnitAxes:
         self.is_default = not declared and unit_dim is None
         """True when every parameter gets the default rule (the fast path of :func:`_collect`)."""
 
-    def __call__(self, index: int, param: Tensor) -> int | None | _Excluded:
-        if self.explicit is not None and (found := self.explicit.get(param, _MISSING)) is not _MISSING:
+    def __call__(self, index: int, param: Tensor) -> int | _Excluded | None:
+        if (
+            self.explicit is not None
+            and (found := self.explicit.get(param, _MISSING)) is not _MISSING
+        ):
             axis = _check_axis(found, f"unit_dim[parameter {index}]")
         elif self.declared and param in self.declared:
             axis = self.declared[param]
@@ -308,7 +311,7 @@ def _collect(params: list[Tensor], axes: _UnitAxes) -> tuple[dict[_Key, list[_It
         if grad.layout is not _STRIDED or dtype not in _SUPPORTED:
             raise _bad_gradient(index, grad)
         if default:
-            axis: int | None | _Excluded = 0 if grad.ndim >= 2 else None
+            axis: int | _Excluded | None = 0 if grad.ndim >= 2 else None
         else:
             axis = axes(index, param)
             if axis is EXCLUDED:
@@ -408,7 +411,7 @@ def _row_blocks(large: list[tuple[_Item, int]], complex_: bool) -> list[tuple[_B
 def _scales(
     w_norm: Tensor, g_norm: Tensor, lam: float, floor: float, one: Tensor
 ) -> tuple[Tensor, Tensor]:
-    """``(bound, scale)`` per unit: ``bound = lam * max(w_norm, floor)``, ``scale = min(1, bound / g_norm)``.
+    """Per unit ``bound = lam * max(w_norm, floor)`` and ``scale = min(1, bound / g_norm)``.
 
     >>> one = torch.ones(())
     >>> b, s = _scales(torch.tensor([5.0, 0.0]), torch.tensor([50.0, 0.0]), 0.1, 1e-3, one)
@@ -623,12 +626,12 @@ class _Pack:
         self.ranks: list[int] = []
         lengths: list[int] = []
         for rank in sorted(buckets):
-            grads, ws, units, lens = buckets[rank]
-            self.grads += grads
-            weights += ws
-            self.units += units
-            lengths += lens
-            self.ranks += [rank] * len(grads)
+            b_grads, b_weights, b_units, b_lengths = buckets[rank]
+            self.grads += b_grads
+            weights += b_weights
+            self.units += b_units
+            lengths += b_lengths
+            self.ranks += [rank] * len(b_grads)
         self.weights = weights
         self.acc = mt.accumulation_dtype(dtype)
         # weights first, then gradients: one flat buffer, one kernel for every unit norm
@@ -833,6 +836,4 @@ def adaptive_gradient_clip_with_norms_(
     else:
         count = torch.zeros((), dtype=torch.int64, device=device)
         g_norm = after = torch.zeros(0, dtype=acc, device=device)
-    return AGCResult(
-        count, _global_norm(g_norm, excluded, acc), _global_norm(after, excluded, acc)
-    )
+    return AGCResult(count, _global_norm(g_norm, excluded, acc), _global_norm(after, excluded, acc))

@@ -107,7 +107,7 @@ def _scale_all(grads: list[Tensor], factor: Tensor, foreach: bool | None) -> Non
 def _clip_norm_(
     grads: list[Tensor], max_norm: float, foreach: bool | None, error_if_nonfinite: bool
 ) -> ClipResult:
-    """AGC-027: ``clip_grad_norm_(max_norm)``'s arithmetic; before = its total, after = total * factor."""
+    """AGC-027: clip_grad_norm_'s arithmetic; before = its total norm, after = total * factor."""
     first = grads[0].device
     groups = mt.group_by_device_and_dtype(grads)
     norms: list[Tensor] = []
@@ -225,7 +225,9 @@ def clip_gradients_(
     if threshold is None or threshold <= 0.0 or not grads:  # AGC-026: no clipping at all
         # (no gradients: nothing to clip; torch's clip_grad_value_ fails on an empty list)
         before = global_grad_norm(grads)
-        return ClipResult(before, before.clone(), torch.zeros((), dtype=torch.int64, device=before.device))
+        return ClipResult(
+            before, before.clone(), torch.zeros((), dtype=torch.int64, device=before.device)
+        )
     if algo == "norm":  # AGC-027
         return _clip_norm_(grads, threshold, foreach, error_if_nonfinite)
     if algo == "agc":  # AGC-029
