@@ -40,18 +40,31 @@ accumulation dtype (float32 for float32 gradients, as in ``clip_grad_norm_``)
 counts as infinite. With ``error_if_nonfinite=True`` a non-finite gradient
 norm raises ``RuntimeError`` before any gradient is modified; this check costs
 one host synchronisation, the only one this function can make.
+
+**Precision.** Norms are accumulated in float32 (float64 for float64 and
+complex128 gradients); the bound and the scale ``min(1, bound / norm)`` are
+computed in that dtype and each product is formed in it and rounded once to
+the gradient's dtype (a float16 gradient is never multiplied by a float16
+factor, which can underflow).
+
+**Stages.** :func:`_check_arguments` (AGC-019), :class:`_UnitAxes` (unit-axis
+resolution, AGC-002/003/024), :func:`_collect` (dtype/layout checks, grouping
+by device and dtype), then :func:`impl._agc_tasks.plan` (packs, row waves,
+single tensors), each task's norms, :func:`impl._agc_tasks.scales` and the
+task's write-back, run by :func:`_run`.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NamedTuple, Protocol, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
+from impl import _agc_tasks as tasks
 from impl import _multi_tensor as mt
 
 __all__ = [
@@ -78,16 +91,6 @@ SUPPORTED_DTYPES: tuple[torch.dtype, ...] = (
 
 _SUPPORTED = frozenset(SUPPORTED_DTYPES)
 _STRIDED = torch.strided
-_PACK_LIMIT = 1 << 14
-"""Gradients of up to this many elements are packed together (:class:`_Pack`): below it the
-fixed cost of a kernel launch outweighs the cost of copying the tensor once."""
-_PACK_MAX = 1 << 22
-"""Elements per pack at most, so that its temporary buffers stay small."""
-_WAVE = 1 << 20
-"""Elements of large gradients clipped per wave (:class:`_RowWave`): small enough that a
-wave's gradients are still in cache when they are scaled, large enough to amortise the
-wave's dozen small kernels."""
-
 _TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 _MISSING = object()
 
@@ -265,10 +268,6 @@ class _UnitAxes:
 
 # --- 3. collection and grouping -----------------------------------------------------------------
 
-_Item = tuple[Tensor, Tensor, "int | None"]
-"""One gradient to clip: (its parameter, read only; its ``.grad``; its unit axis or None)."""
-_Key = tuple[torch.device, torch.dtype]
-
 
 def _bad_gradient(index: int, grad: Tensor) -> ValueError:
     if grad.layout != torch.strided:  # AGC-020
@@ -282,7 +281,9 @@ def _bad_gradient(index: int, grad: Tensor) -> ValueError:
     )
 
 
-def _collect(params: list[Tensor], axes: _UnitAxes) -> tuple[dict[_Key, list[_Item]], list[Tensor]]:
+def _collect(
+    params: list[Tensor], axes: _UnitAxes
+) -> tuple[dict[tasks.Key, list[tasks.Item]], list[Tensor]]:
     """The gradients to clip by (device, dtype), and those whose unit axis is None.
 
     >>> w = torch.nn.Parameter(torch.ones(2, 3)); w.grad = torch.ones(2, 3)
@@ -295,7 +296,7 @@ def _collect(params: list[Tensor], axes: _UnitAxes) -> tuple[dict[_Key, list[_It
     clipped once. This loop touches every parameter, so it reads as few tensor
     attributes as it can.
     """
-    groups: dict[_Key, list[_Item]] = {}
+    groups: dict[tasks.Key, list[tasks.Item]] = {}
     excluded: list[Tensor] = []
     seen: set[int] = set()
     default = axes.is_default
@@ -324,333 +325,6 @@ def _collect(params: list[Tensor], axes: _UnitAxes) -> tuple[dict[_Key, list[_It
     return groups, excluded
 
 
-def _plan(groups: dict[_Key, list[_Item]], foreach: bool | None) -> list[_Task]:
-    """Group the gradients into tasks, each clipped by a few kernels.
-
-    ``foreach=False``: one :class:`_Single` per gradient. Otherwise, per device
-    and dtype: gradients of up to ``_PACK_LIMIT`` elements go into
-    :class:`_Pack` s; larger ones whose units are contiguous (unit axis 0, or
-    one unit) are cut into blocks of rows gathered into :class:`_RowWave` s of
-    about ``_WAVE`` elements; the rest (another unit axis, non-contiguous,
-    conjugated) are :class:`_Single`. Empty gradients have nothing to clip.
-    """
-    tasks: list[_Task] = []
-    for (_, dtype), items in groups.items():
-        if foreach is False:
-            tasks.extend(_Single(item) for item in items)
-            continue
-        complex_ = dtype.is_complex
-        small: list[tuple[_Item, int]] = []
-        large: list[tuple[_Item, int]] = []
-        for item in items:
-            weight, grad, axis = item
-            n = grad.numel()
-            if not n:
-                continue
-            if complex_ and grad.is_conj():
-                tasks.append(_Single(item))
-            elif n <= _PACK_LIMIT:
-                small.append((item, n))
-            elif axis in (0, None) and grad.is_contiguous() and weight.is_contiguous():
-                large.append((item, n))
-            else:
-                tasks.append(_Single(item))
-        tasks.extend(_Pack(run, dtype) for run in _runs(small, _PACK_MAX))
-        tasks.extend(_RowWave(run, dtype) for run in _runs(_row_blocks(large, complex_), _WAVE))
-    return tasks
-
-
-_T = TypeVar("_T")
-
-
-def _runs(sized: list[tuple[_T, int]], limit: int) -> Iterator[list[tuple[_T, int]]]:
-    """Consecutive runs of ``(thing, size)`` of at most ``limit`` in size (or one thing).
-
-    >>> [[x for x, _ in run] for run in _runs([("a", 3), ("b", 3), ("c", 5)], 6)]
-    [['a', 'b'], ['c']]
-    """
-    run: list[tuple[_T, int]] = []
-    size = 0
-    for thing, n in sized:
-        if run and size + n > limit:
-            yield run
-            run, size = [], 0
-        run.append((thing, n))
-        size += n
-    if run:
-        yield run
-
-
-_Block = tuple[Tensor, Tensor, int]
-"""Consecutive units of one large gradient: (gradient part, weight part, number of units);
-0 units: the whole (rank <= 1) tensor is one unit."""
-
-
-def _row_blocks(large: list[tuple[_Item, int]], complex_: bool) -> list[tuple[_Block, int]]:
-    """Each large gradient whole, or cut along its unit axis 0 into blocks of about ``_WAVE``."""
-    blocks: list[tuple[_Block, int]] = []
-    for (weight, grad, axis), n in large:
-        if complex_:
-            grad, weight, n = torch.view_as_real(grad), torch.view_as_real(weight), 2 * n
-        if axis is None:
-            blocks.append(((grad, weight, 0), n))
-            continue
-        rows = grad.shape[0]
-        if n <= _WAVE:
-            blocks.append(((grad, weight, rows), n))
-            continue
-        step = max(1, _WAVE * rows // n)
-        for g, w in zip(grad.split(step), weight.split(step), strict=True):
-            blocks.append(((g, w, g.shape[0]), n * g.shape[0] // rows))
-    return blocks
-
-
-# --- 4. norms, scales and write-back ------------------------------------------------------------
-
-
-def _scales(
-    w_norm: Tensor, g_norm: Tensor, lam: float, floor: float, one: Tensor
-) -> tuple[Tensor, Tensor]:
-    """Per unit ``bound = lam * max(w_norm, floor)`` and ``scale = min(1, bound / g_norm)``.
-
-    >>> one = torch.ones(())
-    >>> b, s = _scales(torch.tensor([5.0, 0.0]), torch.tensor([50.0, 0.0]), 0.1, 1e-3, one)
-    >>> b.tolist(), s.tolist()
-    ([0.5, 0.00010000000474974513], [0.009999999776482582, 1.0])
-
-    ``fmin`` ignores NaN, so the rule holds under IEEE comparison (AGC-022): a
-    NaN gradient or weight norm gives scale 1 (unit left unchanged), an
-    infinite gradient norm gives 0. ``bound / g_norm >= 1`` exactly when
-    ``g_norm <= bound``, so an unclipped unit is multiplied by exactly 1
-    (AGC-004), a zero gradient unit too (``bound / 0 = inf``, AGC-010). The
-    clamp keeps a NaN weight norm NaN.
-    """
-    bound = torch.clamp(w_norm, min=floor).mul_(lam)  # AGC-009
-    return bound, torch.fmin(bound / g_norm, one)
-
-
-def _unit_norms(x: Tensor, axis: int | None, acc: torch.dtype) -> Tensor:
-    """Norms of the units of ``x`` (a real tensor) along ``axis`` (None: one unit), in ``acc``.
-
-    >>> _unit_norms(torch.tensor([[3.0, 0.0], [4.0, 1.0]]), 1, torch.float32).tolist()
-    [5.0, 1.0]
-    """
-    if axis is None:
-        return mt.vector_norm(x, acc).reshape(1)
-    # AGC-002: reduce the trailing dims first (contiguous, fast), then any leading dims.
-    inner = x.flatten(axis + 1) if axis + 1 < x.ndim else x.unsqueeze(-1)
-    norms = mt.row_norms(inner.reshape(-1, inner.shape[-1]), acc).view(inner.shape[:-1])
-    if axis == 0:
-        return norms
-    return torch.linalg.vector_norm(norms, dim=tuple(range(axis)))
-
-
-def _real(t: Tensor) -> Tensor:
-    """The real view of a complex tensor (its modulus counts, AGC-016), else ``t``."""
-    return torch.view_as_real(t) if t.is_complex() else t
-
-
-def _trailing(ndim: int) -> tuple[int, ...]:
-    return _TRAILING[ndim] if ndim < len(_TRAILING) else tuple(range(1, ndim))
-
-
-_TRAILING = [(), (), *(tuple(range(1, n)) for n in range(2, 9))]
-
-
-def _factors(scale: Tensor, ranks: list[int], units: list[int]) -> list[Tensor]:
-    """Views of ``scale`` (one entry per unit) that broadcast against each gradient.
-
-    >>> [f.shape for f in _factors(torch.ones(5), [0, 3, 3], [1, 2, 2])]
-    [torch.Size([]), torch.Size([2, 1, 1]), torch.Size([2, 1, 1])]
-
-    ``ranks[k]``: the rank of gradient ``k`` with its units on dim 0, or 0 for a
-    gradient that is one unit (a 0-dim factor); ``units[k]``: its unit count.
-    Runs of one rank share one ``split``.
-    """
-    factors: list[Tensor] = []
-    start = k = 0
-    while k < len(ranks):
-        rank, end = ranks[k], k
-        while end < len(ranks) and ranks[end] == rank:
-            end += 1
-        counts = units[k:end]
-        stop = start + sum(counts)
-        part = scale[start:stop]
-        if rank == 0:
-            factors.extend(part.unbind(0))
-        else:
-            factors.extend(part.view(-1, *_ONES[rank - 1]).split(counts))
-        start, k = stop, end
-    return factors
-
-
-_ONES = [(1,) * n for n in range(9)]
-
-
-class _Task(Protocol):
-    """Some gradients clipped together: their unit norms first, then the scales applied."""
-
-    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
-        """``(weight norms, gradient norms)``, one per unit, accumulated in float32/float64.
-
-        ``keep``: :meth:`apply` follows at once, so work may be kept for it.
-        """
-        ...
-
-    def apply(self, scale: Tensor) -> None:
-        """Multiply each unit's gradient by its ``scale`` in place (one rounding per entry)."""
-        ...
-
-
-class _Single:
-    """One gradient on its own: any unit axis, any strides, conjugated complex too."""
-
-    def __init__(self, item: _Item) -> None:
-        self.item = item
-        self.acc = mt.accumulation_dtype(item[1].dtype)
-
-    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
-        weight, grad, axis = self.item
-        return (
-            _unit_norms(mt.real_view(weight), axis, self.acc),
-            _unit_norms(mt.real_view(grad), axis, self.acc),
-        )
-
-    def apply(self, scale: Tensor) -> None:
-        _, grad, axis = self.item
-        # A real view makes the factor 1.0 exact for complex entries too (AGC-004).
-        target = grad if grad.is_conj() else _real(grad)
-        shape = [1] * target.ndim
-        if axis is not None:
-            shape[axis] = scale.numel()
-        factor = scale.view(shape)
-        if target.dtype in mt.HALF:  # the product in float32, rounded once
-            target.copy_(target.to(self.acc).mul_(factor))
-        else:
-            target.mul_(factor)
-
-
-class _RowWave:
-    """Blocks of large gradients with contiguous units, about ``_WAVE`` elements in all.
-
-    A wave's gradients are read for their norms and scaled right after, while
-    they are still in cache. Half gradients are copied into a float32 buffer for
-    their norms, scaled there and copied back: the product in float32, rounded
-    once (torch has no half kernel taking a float32 factor per unit without
-    converting the whole tensor, and its half norm kernels with a float32
-    result are slower than the copy).
-    """
-
-    def __init__(self, blocks: list[tuple[_Block, int]], dtype: torch.dtype) -> None:
-        self.grads = [g for (g, _, _), _ in blocks]
-        self.weights = [w for (_, w, _), _ in blocks]
-        self.units = [max(1, u) for (_, _, u), _ in blocks]
-        self.ranks = [g.ndim if u else 0 for (g, _, u), _ in blocks]
-        self.acc = mt.accumulation_dtype(dtype)
-        self.half = dtype in mt.HALF
-        self.buffers: list[Tensor] | None = None
-
-    def _norms(self, tensors: list[Tensor]) -> Tensor:
-        out = []
-        for t, rank in zip(tensors, self.ranks, strict=True):
-            if not rank:
-                out.append(torch.linalg.vector_norm(t).reshape(1))
-            else:
-                out.append(torch.linalg.vector_norm(t, dim=_trailing(rank)))
-        return out[0] if len(out) == 1 else torch.cat(out)
-
-    def _buffers(self) -> list[Tensor]:
-        """float32 buffers shaped like the blocks (half waves only)."""
-        sizes = [g.numel() for g in self.grads]
-        flat = torch.empty(sum(sizes), dtype=self.acc, device=self.grads[0].device)
-        return [b.view(g.shape) for b, g in zip(flat.split(sizes), self.grads, strict=True)]
-
-    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
-        if not self.half:
-            return self._norms(self.weights), self._norms(self.grads)
-        # Copy, then reduce: faster than torch's half norms with a float32 result.
-        buffers = self._buffers()
-        mt.copy_each_(buffers, self.weights)
-        w_norm = self._norms(buffers)
-        mt.copy_each_(buffers, self.grads)
-        self.buffers = buffers if keep else None
-        return w_norm, self._norms(buffers)
-
-    def apply(self, scale: Tensor) -> None:
-        factors = _factors(scale, self.ranks, self.units)
-        if not self.half:
-            mt.mul_each_(self.grads, factors)
-            return
-        buffers = self.buffers
-        if buffers is None:
-            buffers = self._buffers()
-            mt.copy_each_(buffers, self.grads)
-        self.buffers = None
-        mt.mul_each_(buffers, factors)
-        mt.copy_each_(self.grads, buffers)  # float32 -> half: the one rounding
-
-
-class _Pack:
-    """Small gradients of one device and dtype, packed with their weights into one flat buffer.
-
-    Their units lie end to end, so one kernel takes the squared norm of every
-    weight and gradient unit however many shapes there are
-    (:func:`impl._multi_tensor.segment_sum_squares`), and one multi-tensor
-    multiply writes the scales back through views of the per-unit scale shaped
-    to broadcast against each gradient.
-    """
-
-    def __init__(self, items: list[tuple[_Item, int]], dtype: torch.dtype) -> None:
-        complex_ = dtype.is_complex
-        # per rank (0: one unit, a 0-dim factor): gradients, weights, unit counts, unit lengths
-        buckets: dict[int, tuple[list[Tensor], list[Tensor], list[int], list[int]]] = {}
-        for (weight, grad, axis), n in items:
-            if complex_:
-                grad, weight, n = torch.view_as_real(grad), torch.view_as_real(weight), 2 * n
-            if axis is None:
-                rank, units = 0, 1
-            else:
-                if axis:
-                    grad, weight = grad.movedim(axis, 0), weight.movedim(axis, 0)
-                rank, units = grad.ndim, grad.shape[0]
-            bucket = buckets.get(rank)
-            if bucket is None:
-                bucket = buckets[rank] = ([], [], [], [])
-            bucket[0].append(grad)
-            bucket[1].append(weight)
-            bucket[2].append(units)
-            bucket[3].append(n // units)
-        self.grads: list[Tensor] = []
-        weights: list[Tensor] = []
-        self.units: list[int] = []
-        self.ranks: list[int] = []
-        lengths: list[int] = []
-        for rank in sorted(buckets):
-            b_grads, b_weights, b_units, b_lengths = buckets[rank]
-            self.grads += b_grads
-            weights += b_weights
-            self.units += b_units
-            lengths += b_lengths
-            self.ranks += [rank] * len(b_grads)
-        self.weights = weights
-        self.acc = mt.accumulation_dtype(dtype)
-        # weights first, then gradients: one flat buffer, one kernel for every unit norm
-        self.layout = mt.SegmentLayout(lengths * 2, self.units * 2, self.grads[0].device)
-
-    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
-        flat = mt.flatten(self.weights + self.grads).to(self.acc)
-        both = mt.segment_sum_squares(flat, self.layout).sqrt_()
-        return both.chunk(2)  # type: ignore[return-value]
-
-    def apply(self, scale: Tensor) -> None:
-        # Half gradients: torch multiplies by the float32 factor in float32, rounded once.
-        mt.mul_each_(self.grads, _factors(scale, self.ranks, self.units))
-
-
-def _cat(tensors: list[Tensor]) -> Tensor:
-    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)
-
-
 # --- 5. running the tasks -----------------------------------------------------------------------
 
 
@@ -662,24 +336,24 @@ class _Outcome(NamedTuple):
     scale: Tensor
 
 
-def _run(tasks: list[_Task], lam: float, floor: float, check_finite: bool) -> list[_Outcome]:
+def _run(todo: list[tasks.Task], lam: float, floor: float, check_finite: bool) -> list[_Outcome]:
     """Norms, scales and write-back of every task; with ``check_finite`` all norms come first."""
     ones: dict[tuple[torch.device, torch.dtype], Tensor] = {}
 
-    def finish(task: _Task, w_norm: Tensor, g_norm: Tensor) -> _Outcome:
+    def finish(task: tasks.Task, w_norm: Tensor, g_norm: Tensor) -> _Outcome:
         key = (g_norm.device, g_norm.dtype)
         one = ones.get(key)
         if one is None:
             one = ones[key] = torch.ones((), dtype=g_norm.dtype, device=g_norm.device)
-        bound, scale = _scales(w_norm, g_norm, lam, floor, one)
+        bound, scale = tasks.scales(w_norm, g_norm, lam, floor, one)
         task.apply(scale)
         return _Outcome(g_norm, bound, scale)
 
     if not check_finite:
-        return [finish(task, *task.norms(keep=True)) for task in tasks]
-    normed = [task.norms(keep=False) for task in tasks]
+        return [finish(task, *task.norms(keep=True)) for task in todo]
+    normed = [task.norms(keep=False) for task in todo]
     _raise_if_nonfinite([g for _, g in normed])
-    return [finish(task, w, g) for task, (w, g) in zip(tasks, normed, strict=True)]
+    return [finish(task, w, g) for task, (w, g) in zip(todo, normed, strict=True)]
 
 
 def _raise_if_nonfinite(g_norms: list[Tensor]) -> None:
@@ -697,7 +371,7 @@ def _raise_if_nonfinite(g_norms: list[Tensor]) -> None:
 
 
 def _joined(parts: list[Tensor], device: torch.device) -> Tensor:
-    return _cat([p.to(device) for p in parts])
+    return tasks.cat([p.to(device) for p in parts])
 
 
 def _global_norm(g_norms: Tensor, excluded: list[Tensor], acc: torch.dtype) -> Tensor:
@@ -742,7 +416,7 @@ def _clip(
         params = _as_list(parameters)
     groups, excluded = _collect(params, _UnitAxes(unit_dim, declared))
     with torch.no_grad():  # weights are read only (AGC-011)
-        outcomes = _run(_plan(groups, foreach), lam, floor, error_if_nonfinite)
+        outcomes = _run(tasks.plan(groups, foreach), lam, floor, error_if_nonfinite)
     firsts = [items[0][1] for items in groups.values()]
     return outcomes, firsts, excluded
 
@@ -781,8 +455,8 @@ def adaptive_gradient_clip_(
         error_if_nonfinite: raise ``RuntimeError`` (before modifying anything) if
             a gradient unit's norm is NaN or infinite; costs one host sync.
         foreach: ``None``/``True``: gradients are grouped and clipped with
-            multi-tensor kernels (see "Implementation" in the module docstring);
-            ``False``: one tensor at a time.
+            multi-tensor kernels (packs of small gradients, waves of large
+            ones: :mod:`impl._agc_tasks`); ``False``: one tensor at a time.
 
     Returns:
         A 0-dim int64 tensor on the first gradient's device (CPU when there is no

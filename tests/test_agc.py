@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 import impl
+import impl._agc_tasks as tasks_mod
 import impl.agc as agc_mod
 from impl.agc import SUPPORTED_DTYPES, adaptive_gradient_clip_, agc_unit_dims
 from spec.reference import agc_reference
@@ -512,13 +513,13 @@ def test_collect_checks_every_gradient_first() -> None:
 def _kinds(params: list[nn.Parameter], foreach: bool | None = None, **dims: Any) -> list[str]:
     groups, _ = agc_mod._collect(params, agc_mod._UnitAxes(dims.get("unit_dim"), {}))
     with torch.no_grad():
-        return [type(t).__name__ for t in agc_mod._plan(groups, foreach)]
+        return [type(t).__name__ for t in tasks_mod.plan(groups, foreach)]
 
 
 def test_plan_routes_each_gradient_to_its_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """Small -> one pack; large with contiguous units -> row waves; the rest -> single tensors."""
-    monkeypatch.setattr(agc_mod, "_PACK_LIMIT", 8)
-    monkeypatch.setattr(agc_mod, "_WAVE", 40)
+    monkeypatch.setattr(tasks_mod, "PACK_LIMIT", 8)
+    monkeypatch.setattr(tasks_mod, "WAVE", 40)
     small = [_param(torch.ones(2, 3), torch.ones(2, 3)) for _ in range(3)]
     large = _param(torch.ones(10, 6), torch.ones(10, 6))  # 60 elements: rows of 6 -> 2 waves
     long_vector = _param(torch.ones(50), torch.ones(50))  # one unit: a block of its own
@@ -529,22 +530,22 @@ def test_plan_routes_each_gradient_to_its_path(monkeypatch: pytest.MonkeyPatch) 
     params = [*small, large, long_vector, strided, conj, empty]
     # float32: the smalls in one pack; 60 + 50 elements in waves of <= 40 (a block of one
     # unit may exceed it); the strided one alone. complex64: the conjugated one alone.
-    assert _kinds(params) == ["_Single", "_Pack", "_RowWave", "_RowWave", "_RowWave", "_Single"]
-    assert _kinds([large], unit_dim=1) == ["_Single"]  # units not contiguous
-    assert set(_kinds(params, foreach=False)) == {"_Single"}
+    assert _kinds(params) == ["Single", "Pack", "RowWave", "RowWave", "RowWave", "Single"]
+    assert _kinds([large], unit_dim=1) == ["Single"]  # units not contiguous
+    assert set(_kinds(params, foreach=False)) == {"Single"}
     assert len(_kinds(params, foreach=False)) == 8  # everything but the empty gradient
 
 
 def test_row_blocks_cut_large_gradients_along_units(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(agc_mod, "_WAVE", 12)
+    monkeypatch.setattr(tasks_mod, "WAVE", 12)
     g, w = torch.arange(40.0).view(10, 4), torch.ones(10, 4)
-    blocks = agc_mod._row_blocks([((w, g, 0), 40)], complex_=False)
+    blocks = tasks_mod._row_blocks([((w, g, 0), 40)], complex_=False)
     assert [(b[0].shape[0], b[2], n) for b, n in blocks] == [(3, 3, 12)] * 3 + [(1, 1, 4)]
     assert torch.equal(torch.cat([b[0] for b, _ in blocks]), g)  # views, in order
 
 
 def test_runs_split_at_the_limit() -> None:
-    runs = agc_mod._runs([("a", 4), ("b", 4), ("c", 9), ("d", 1)], 8)
+    runs = tasks_mod._runs([("a", 4), ("b", 4), ("c", 9), ("d", 1)], 8)
     assert [[x for x, _ in run] for run in runs] == [["a", "b"], ["c"], ["d"]]
 
 
@@ -553,7 +554,7 @@ def test_scales_follow_the_rule_under_ieee_comparison() -> None:
     nan, inf = math.nan, math.inf
     w = torch.tensor([5.0, 0.0, 5.0, 5.0, 5.0, nan, 5.0, inf])
     g = torch.tensor([50.0, 1.0, 0.1, 0.0, nan, 1.0, inf, 1.0])
-    bound, scale = agc_mod._scales(w, g, 0.1, 1e-3, torch.ones(()))
+    bound, scale = tasks_mod.scales(w, g, 0.1, 1e-3, torch.ones(()))
     want_bound = [0.5, 1e-4, 0.5, 0.5, 0.5, nan, 0.5, inf]
     want_scale = [0.01, 1e-4, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
     torch.testing.assert_close(bound, torch.tensor(want_bound), equal_nan=True)
@@ -563,7 +564,7 @@ def test_scales_follow_the_rule_under_ieee_comparison() -> None:
 
 def test_factors_broadcast_against_each_gradient() -> None:
     scale = torch.arange(1.0, 8.0)
-    factors = agc_mod._factors(scale, [0, 0, 2, 4, 4], [1, 1, 2, 1, 2])
+    factors = tasks_mod._factors(scale, [0, 0, 2, 4, 4], [1, 1, 2, 1, 2])
     assert [tuple(f.shape) for f in factors] == [(), (), (2, 1), (1, 1, 1, 1), (2, 1, 1, 1)]
     assert [f.flatten().tolist() for f in factors] == [[1.0], [2.0], [3.0, 4.0], [5.0], [6.0, 7.0]]
 
@@ -581,7 +582,7 @@ def _np64(t: torch.Tensor) -> np.ndarray:
 def _route(path: str, monkeypatch: pytest.MonkeyPatch) -> bool | None:
     """Limits sending the tests' small gradients down ``path``; returns the foreach argument."""
     if path == "row wave":
-        monkeypatch.setattr(agc_mod, "_PACK_LIMIT", 0)
+        monkeypatch.setattr(tasks_mod, "PACK_LIMIT", 0)
     return False if path == "single" else None
 
 
@@ -654,7 +655,7 @@ def test_every_path_agrees_with_the_reference(
 
 def test_error_switch_on_half_row_waves(monkeypatch: pytest.MonkeyPatch) -> None:
     """AGC-023 on the row-wave path: norms first (no buffer kept), then the same result."""
-    monkeypatch.setattr(agc_mod, "_PACK_LIMIT", 0)
+    monkeypatch.setattr(tasks_mod, "PACK_LIMIT", 0)
     a = _param(torch.ones(3, 4), torch.full((3, 4), 5.0), torch.bfloat16)
     b = _param(torch.ones(3, 4), torch.full((3, 4), 5.0), torch.bfloat16)
     adaptive_gradient_clip_([a], 0.1)

@@ -144,12 +144,13 @@ def test_property_catches_faulty_dispatch_or_step(targets: Targets, pid: str) ->
 
 
 ROUTINGS: dict[str, dict[str, int]] = {
-    "every gradient large": {"_PACK_LIMIT": 0},
-    "row blocks of ~7 elements": {"_PACK_LIMIT": 0, "_WAVE": 7},
-    "packs of ~5 elements": {"_PACK_MAX": 5},
+    "every gradient large": {"PACK_LIMIT": 0},
+    "row blocks of ~7 elements": {"PACK_LIMIT": 0, "WAVE": 7},
+    "packs of ~5 elements": {"PACK_MAX": 5},
 }
-"""Limits of impl.agc's grouping that send the (small) drawn gradients down its other paths:
-row waves and single tensors, rows split into blocks and waves, packs split in many."""
+"""Limits of impl._agc_tasks (AGC's grouping) that send the (small) drawn gradients down
+its other paths: row waves and single tensors, rows split into blocks and waves, packs split
+in many."""
 
 ROUTED = [p for p in MINE if p.id.startswith("agc.") or p.id == "clip.agc_matches_reference"]
 
@@ -159,16 +160,16 @@ ROUTED = [p for p in MINE if p.id.startswith("agc.") or p.id == "clip.agc_matche
 def test_property_holds_on_every_grouping_path(
     prop: Property, routing: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every AGC clause holds whichever way impl.agc groups the gradients (packs, row
+    """Every AGC clause holds whichever way AGC groups the gradients (packs, row
     waves, single tensors): the drawn gradients are small, so the limits are lowered."""
     import functools
 
-    import impl.agc
+    import impl._agc_tasks
 
     agc: Any = impl.adaptive_gradient_clip_
     if routing == "foreach=False":
         agc = functools.partial(impl.adaptive_gradient_clip_, foreach=False)
     else:
         for name, value in ROUTINGS[routing].items():
-            monkeypatch.setattr(impl.agc, name, value)
+            monkeypatch.setattr(impl._agc_tasks, name, value)
     run_property(prop, Targets(agc=agc, clip=impl.clip_gradients_), max_examples=12)

@@ -74,9 +74,9 @@ def test_agc_falls_back_without_private_kernels(
 ) -> None:
     """torch._foreach_*, the C++ flatten helper, sparse CSR and torch's grouping helper are
     private or beta: with each absent or refusing, AGC and the dispatch give the same bits."""
-    import impl.agc
+    import impl._agc_tasks
 
-    monkeypatch.setattr(impl.agc, "_PACK_LIMIT", 16)  # packs and row waves both exercised
+    monkeypatch.setattr(impl._agc_tasks, "PACK_LIMIT", 16)  # packs and row waves both exercised
 
     def make() -> list[nn.Parameter]:
         gen = torch.Generator().manual_seed(3)

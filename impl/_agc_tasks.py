@@ -1,0 +1,395 @@
+"""How AGC groups gradients into tasks, and each task's norms, scales and write-back.
+
+>>> import torch
+>>> from impl._agc_tasks import scales
+>>> bound, scale = scales(torch.tensor([5.0]), torch.tensor([50.0]), 0.1, 1e-3, torch.ones(()))
+>>> bound.tolist(), scale.tolist()
+([0.5], [0.009999999776482582])
+
+:func:`plan` turns the gradients of :func:`impl.agc.adaptive_gradient_clip_`
+(grouped by device and dtype) into tasks that each clip many gradients with a
+few kernels:
+
+- :class:`Pack`: gradients of up to ``PACK_LIMIT`` elements. Weights and
+  gradients are flattened into one buffer and every unit's squared norm comes
+  from one sparse matrix-vector product; one multi-tensor multiply writes the
+  scales back. However many distinct shapes there are, a pack costs a dozen
+  kernels (1,000 random small shapes: ~1.4 x ``clip_grad_norm_``, where one
+  set of kernels per shape took 7.6 x).
+- :class:`RowWave`: larger gradients whose units are contiguous (unit axis 0,
+  or one unit), cut into blocks of rows; a wave of about ``WAVE`` elements is
+  read for its norms and scaled while still in cache.
+- :class:`Single`: the rest (another unit axis, non-contiguous, conjugated),
+  and everything with ``foreach=False``.
+
+Every task computes norms in float32 (float64 for float64/complex128), the
+scale ``min(1, bound / norm)`` in that dtype, and forms each product in it,
+rounded once to the gradient's dtype. Issue 14 (DTensor) adds a task whose
+:meth:`Task.norms` sums partial squared norms across ranks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol, TypeVar
+
+import torch
+from torch import Tensor
+
+from impl import _multi_tensor as mt
+
+__all__ = [
+    "PACK_LIMIT",
+    "PACK_MAX",
+    "WAVE",
+    "Item",
+    "Key",
+    "Pack",
+    "RowWave",
+    "Single",
+    "Task",
+    "cat",
+    "plan",
+    "scales",
+]
+
+PACK_LIMIT = 1 << 14
+"""Gradients of up to this many elements are packed together (:class:`Pack`): below it the
+fixed cost of a kernel launch outweighs the cost of copying the tensor once."""
+PACK_MAX = 1 << 22
+"""Elements per pack at most, so that its temporary buffers stay small."""
+WAVE = 1 << 20
+"""Elements of large gradients clipped per wave (:class:`RowWave`): small enough that a
+wave's gradients are still in cache when they are scaled, large enough to amortise the
+wave's dozen small kernels."""
+
+Item = tuple[Tensor, Tensor, "int | None"]
+"""One gradient to clip: (its parameter, read only; its ``.grad``; its unit axis or None)."""
+Key = tuple[torch.device, torch.dtype]
+
+
+def plan(groups: dict[Key, list[Item]], foreach: bool | None) -> list[Task]:
+    """Group the gradients into tasks, each clipped by a few kernels.
+
+    ``foreach=False``: one :class:`Single` per gradient. Otherwise, per device
+    and dtype: gradients of up to ``PACK_LIMIT`` elements go into
+    :class:`Pack` s; larger ones whose units are contiguous (unit axis 0, or
+    one unit) are cut into blocks of rows gathered into :class:`RowWave` s of
+    about ``WAVE`` elements; the rest (another unit axis, non-contiguous,
+    conjugated) are :class:`Single`. Empty gradients have nothing to clip.
+    """
+    tasks: list[Task] = []
+    for (_, dtype), items in groups.items():
+        if foreach is False:
+            tasks.extend(Single(item) for item in items)
+            continue
+        complex_ = dtype.is_complex
+        small: list[tuple[Item, int]] = []
+        large: list[tuple[Item, int]] = []
+        for item in items:
+            weight, grad, axis = item
+            n = grad.numel()
+            if not n:
+                continue
+            if complex_ and grad.is_conj():
+                tasks.append(Single(item))
+            elif n <= PACK_LIMIT:
+                small.append((item, n))
+            elif axis in (0, None) and grad.is_contiguous() and weight.is_contiguous():
+                large.append((item, n))
+            else:
+                tasks.append(Single(item))
+        tasks.extend(Pack(run, dtype) for run in _runs(small, PACK_MAX))
+        tasks.extend(RowWave(run, dtype) for run in _runs(_row_blocks(large, complex_), WAVE))
+    return tasks
+
+
+_T = TypeVar("_T")
+
+
+def _runs(sized: list[tuple[_T, int]], limit: int) -> Iterator[list[tuple[_T, int]]]:
+    """Consecutive runs of ``(thing, size)`` of at most ``limit`` in size (or one thing).
+
+    >>> [[x for x, _ in run] for run in _runs([("a", 3), ("b", 3), ("c", 5)], 6)]
+    [['a', 'b'], ['c']]
+    """
+    run: list[tuple[_T, int]] = []
+    size = 0
+    for thing, n in sized:
+        if run and size + n > limit:
+            yield run
+            run, size = [], 0
+        run.append((thing, n))
+        size += n
+    if run:
+        yield run
+
+
+_Block = tuple[Tensor, Tensor, int]
+"""Consecutive units of one large gradient: (gradient part, weight part, number of units);
+0 units: the whole (rank <= 1) tensor is one unit."""
+
+
+def _row_blocks(large: list[tuple[Item, int]], complex_: bool) -> list[tuple[_Block, int]]:
+    """Each large gradient whole, or cut along its unit axis 0 into blocks of about ``WAVE``."""
+    blocks: list[tuple[_Block, int]] = []
+    for (weight, grad, axis), n in large:
+        if complex_:
+            grad, weight, n = torch.view_as_real(grad), torch.view_as_real(weight), 2 * n
+        if axis is None:
+            blocks.append(((grad, weight, 0), n))
+            continue
+        rows = grad.shape[0]
+        if n <= WAVE:
+            blocks.append(((grad, weight, rows), n))
+            continue
+        step = max(1, WAVE * rows // n)
+        for g, w in zip(grad.split(step), weight.split(step), strict=True):
+            blocks.append(((g, w, g.shape[0]), n * g.shape[0] // rows))
+    return blocks
+
+
+# --- 4. norms, scales and write-back ------------------------------------------------------------
+
+
+def scales(
+    w_norm: Tensor, g_norm: Tensor, lam: float, floor: float, one: Tensor
+) -> tuple[Tensor, Tensor]:
+    """Per unit ``bound = lam * max(w_norm, floor)`` and ``scale = min(1, bound / g_norm)``.
+
+    >>> one = torch.ones(())
+    >>> b, s = scales(torch.tensor([5.0, 0.0]), torch.tensor([50.0, 0.0]), 0.1, 1e-3, one)
+    >>> b.tolist(), s.tolist()
+    ([0.5, 0.00010000000474974513], [0.009999999776482582, 1.0])
+
+    ``fmin`` ignores NaN, so the rule holds under IEEE comparison (AGC-022): a
+    NaN gradient or weight norm gives scale 1 (unit left unchanged), an
+    infinite gradient norm gives 0. ``bound / g_norm >= 1`` exactly when
+    ``g_norm <= bound``, so an unclipped unit is multiplied by exactly 1
+    (AGC-004), a zero gradient unit too (``bound / 0 = inf``, AGC-010). The
+    clamp keeps a NaN weight norm NaN.
+    """
+    bound = torch.clamp(w_norm, min=floor).mul_(lam)  # AGC-009
+    return bound, torch.fmin(bound / g_norm, one)
+
+
+def _unit_norms(x: Tensor, axis: int | None, acc: torch.dtype) -> Tensor:
+    """Norms of the units of ``x`` (a real tensor) along ``axis`` (None: one unit), in ``acc``.
+
+    >>> _unit_norms(torch.tensor([[3.0, 0.0], [4.0, 1.0]]), 1, torch.float32).tolist()
+    [5.0, 1.0]
+    """
+    if axis is None:
+        return mt.vector_norm(x, acc).reshape(1)
+    # AGC-002: reduce the trailing dims first (contiguous, fast), then any leading dims.
+    inner = x.flatten(axis + 1) if axis + 1 < x.ndim else x.unsqueeze(-1)
+    norms = mt.row_norms(inner.reshape(-1, inner.shape[-1]), acc).view(inner.shape[:-1])
+    if axis == 0:
+        return norms
+    return torch.linalg.vector_norm(norms, dim=tuple(range(axis)))
+
+
+def _real(t: Tensor) -> Tensor:
+    """The real view of a complex tensor (its modulus counts, AGC-016), else ``t``."""
+    return torch.view_as_real(t) if t.is_complex() else t
+
+
+def _trailing(ndim: int) -> tuple[int, ...]:
+    return _TRAILING[ndim] if ndim < len(_TRAILING) else tuple(range(1, ndim))
+
+
+_TRAILING = [(), (), *(tuple(range(1, n)) for n in range(2, 9))]
+
+
+def _factors(scale: Tensor, ranks: list[int], units: list[int]) -> list[Tensor]:
+    """Views of ``scale`` (one entry per unit) that broadcast against each gradient.
+
+    >>> [f.shape for f in _factors(torch.ones(5), [0, 3, 3], [1, 2, 2])]
+    [torch.Size([]), torch.Size([2, 1, 1]), torch.Size([2, 1, 1])]
+
+    ``ranks[k]``: the rank of gradient ``k`` with its units on dim 0, or 0 for a
+    gradient that is one unit (a 0-dim factor); ``units[k]``: its unit count.
+    Runs of one rank share one ``split``.
+    """
+    factors: list[Tensor] = []
+    start = k = 0
+    while k < len(ranks):
+        rank, end = ranks[k], k
+        while end < len(ranks) and ranks[end] == rank:
+            end += 1
+        counts = units[k:end]
+        stop = start + sum(counts)
+        part = scale[start:stop]
+        if rank == 0:
+            factors.extend(part.unbind(0))
+        else:
+            factors.extend(part.view(-1, *_ONES[rank - 1]).split(counts))
+        start, k = stop, end
+    return factors
+
+
+_ONES = [(1,) * n for n in range(9)]
+
+
+class Task(Protocol):
+    """Some gradients clipped together: their unit norms first, then the scales applied."""
+
+    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
+        """``(weight norms, gradient norms)``, one per unit, accumulated in float32/float64.
+
+        ``keep``: :meth:`apply` follows at once, so work may be kept for it.
+        """
+        ...
+
+    def apply(self, scale: Tensor) -> None:
+        """Multiply each unit's gradient by its ``scale`` in place (one rounding per entry)."""
+        ...
+
+
+class Single:
+    """One gradient on its own: any unit axis, any strides, conjugated complex too."""
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.acc = mt.accumulation_dtype(item[1].dtype)
+
+    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
+        weight, grad, axis = self.item
+        return (
+            _unit_norms(mt.real_view(weight), axis, self.acc),
+            _unit_norms(mt.real_view(grad), axis, self.acc),
+        )
+
+    def apply(self, scale: Tensor) -> None:
+        _, grad, axis = self.item
+        # A real view makes the factor 1.0 exact for complex entries too (AGC-004).
+        target = grad if grad.is_conj() else _real(grad)
+        shape = [1] * target.ndim
+        if axis is not None:
+            shape[axis] = scale.numel()
+        factor = scale.view(shape)
+        if target.dtype in mt.HALF:  # the product in float32, rounded once
+            target.copy_(target.to(self.acc).mul_(factor))
+        else:
+            target.mul_(factor)
+
+
+class RowWave:
+    """Blocks of large gradients with contiguous units, about ``WAVE`` elements in all.
+
+    A wave's gradients are read for their norms and scaled right after, while
+    they are still in cache. Half gradients are copied into a float32 buffer for
+    their norms, scaled there and copied back: the product in float32, rounded
+    once (torch has no half kernel taking a float32 factor per unit without
+    converting the whole tensor, and its half norm kernels with a float32
+    result are slower than the copy).
+    """
+
+    def __init__(self, blocks: list[tuple[_Block, int]], dtype: torch.dtype) -> None:
+        self.grads = [g for (g, _, _), _ in blocks]
+        self.weights = [w for (_, w, _), _ in blocks]
+        self.units = [max(1, u) for (_, _, u), _ in blocks]
+        self.ranks = [g.ndim if u else 0 for (g, _, u), _ in blocks]
+        self.acc = mt.accumulation_dtype(dtype)
+        self.half = dtype in mt.HALF
+        self.buffers: list[Tensor] | None = None
+
+    def _norms(self, tensors: list[Tensor]) -> Tensor:
+        out = []
+        for t, rank in zip(tensors, self.ranks, strict=True):
+            if not rank:
+                out.append(torch.linalg.vector_norm(t).reshape(1))
+            else:
+                out.append(torch.linalg.vector_norm(t, dim=_trailing(rank)))
+        return out[0] if len(out) == 1 else torch.cat(out)
+
+    def _buffers(self) -> list[Tensor]:
+        """float32 buffers shaped like the blocks (half waves only)."""
+        sizes = [g.numel() for g in self.grads]
+        flat = torch.empty(sum(sizes), dtype=self.acc, device=self.grads[0].device)
+        return [b.view(g.shape) for b, g in zip(flat.split(sizes), self.grads, strict=True)]
+
+    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
+        if not self.half:
+            return self._norms(self.weights), self._norms(self.grads)
+        # Copy, then reduce: faster than torch's half norms with a float32 result.
+        buffers = self._buffers()
+        mt.copy_each_(buffers, self.weights)
+        w_norm = self._norms(buffers)
+        mt.copy_each_(buffers, self.grads)
+        self.buffers = buffers if keep else None
+        return w_norm, self._norms(buffers)
+
+    def apply(self, scale: Tensor) -> None:
+        factors = _factors(scale, self.ranks, self.units)
+        if not self.half:
+            mt.mul_each_(self.grads, factors)
+            return
+        buffers = self.buffers
+        if buffers is None:
+            buffers = self._buffers()
+            mt.copy_each_(buffers, self.grads)
+        self.buffers = None
+        mt.mul_each_(buffers, factors)
+        mt.copy_each_(self.grads, buffers)  # float32 -> half: the one rounding
+
+
+class Pack:
+    """Small gradients of one device and dtype, packed with their weights into one flat buffer.
+
+    Their units lie end to end, so one kernel takes the squared norm of every
+    weight and gradient unit however many shapes there are
+    (:func:`impl._multi_tensor.segment_sum_squares`), and one multi-tensor
+    multiply writes the scales back through views of the per-unit scale shaped
+    to broadcast against each gradient.
+    """
+
+    def __init__(self, items: list[tuple[Item, int]], dtype: torch.dtype) -> None:
+        complex_ = dtype.is_complex
+        # per rank (0: one unit, a 0-dim factor): gradients, weights, unit counts, unit lengths
+        buckets: dict[int, tuple[list[Tensor], list[Tensor], list[int], list[int]]] = {}
+        for (weight, grad, axis), n in items:
+            if complex_:
+                grad, weight, n = torch.view_as_real(grad), torch.view_as_real(weight), 2 * n
+            if axis is None:
+                rank, units = 0, 1
+            else:
+                if axis:
+                    grad, weight = grad.movedim(axis, 0), weight.movedim(axis, 0)
+                rank, units = grad.ndim, grad.shape[0]
+            bucket = buckets.get(rank)
+            if bucket is None:
+                bucket = buckets[rank] = ([], [], [], [])
+            bucket[0].append(grad)
+            bucket[1].append(weight)
+            bucket[2].append(units)
+            bucket[3].append(n // units)
+        self.grads: list[Tensor] = []
+        weights: list[Tensor] = []
+        self.units: list[int] = []
+        self.ranks: list[int] = []
+        lengths: list[int] = []
+        for rank in sorted(buckets):
+            b_grads, b_weights, b_units, b_lengths = buckets[rank]
+            self.grads += b_grads
+            weights += b_weights
+            self.units += b_units
+            lengths += b_lengths
+            self.ranks += [rank] * len(b_grads)
+        self.weights = weights
+        self.acc = mt.accumulation_dtype(dtype)
+        # weights first, then gradients: one flat buffer, one kernel for every unit norm
+        self.layout = mt.SegmentLayout(lengths * 2, self.units * 2, self.grads[0].device)
+
+    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
+        flat = mt.flatten(self.weights + self.grads).to(self.acc)
+        both = mt.segment_sum_squares(flat, self.layout).sqrt_()
+        return both.chunk(2)  # type: ignore[return-value]
+
+    def apply(self, scale: Tensor) -> None:
+        # Half gradients: torch multiplies by the float32 factor in float32, rounded once.
+        mt.mul_each_(self.grads, _factors(scale, self.ranks, self.units))
+
+
+def cat(tensors: list[Tensor]) -> Tensor:
+    return tensors[0] if len(tensors) == 1 else torch.cat(tensors)
