@@ -16,8 +16,8 @@ few kernels:
   scales back. However many distinct shapes there are, a pack costs a dozen
   kernels (1,000 random small shapes: ~1.4 x ``clip_grad_norm_``, where one
   set of kernels per shape took 7.6 x).
-- :class:`RowWave`: larger gradients whose units are contiguous (unit axis 0,
-  or one unit), cut into blocks of rows; a wave of about ``WAVE`` elements is
+- :class:`Rows`: larger gradients whose units are contiguous (unit axis 0,
+  or one unit), cut into blocks of rows of about ``BLOCK`` elements; a block is
   read for its norms and scaled while still in cache.
 - :class:`Single`: the rest (another unit axis, non-contiguous, conjugated),
   and everything with ``foreach=False``.
@@ -39,29 +39,34 @@ from torch import Tensor
 from impl import _multi_tensor as mt
 
 __all__ = [
+    "BLOCK",
     "PACK_LIMIT",
     "PACK_MAX",
-    "WAVE",
     "Item",
     "Key",
     "Pack",
-    "RowWave",
+    "Rows",
     "Single",
     "Task",
+    "bounds",
     "cat",
+    "clip_in_turn",
     "plan",
+    "scale_of",
     "scales",
 ]
 
 PACK_LIMIT = 1 << 14
 """Gradients of up to this many elements are packed together (:class:`Pack`): below it the
 fixed cost of a kernel launch outweighs the cost of copying the tensor once."""
-PACK_MAX = 1 << 22
-"""Elements per pack at most, so that its temporary buffers stay small."""
-WAVE = 1 << 20
-"""Elements of large gradients clipped per wave (:class:`RowWave`): small enough that a
-wave's gradients are still in cache when they are scaled, large enough to amortise the
-wave's dozen small kernels."""
+PACK_MAX = 1 << 20
+"""Elements per pack at most: its flat buffer (weights and gradients, 8 MB in float32) stays
+well under glibc's largest heap-served allocation (32 MB), above which every call pays
+page faults for a fresh buffer (measured: 8,000 faults, ~+50 % time, at 4 M elements)."""
+BLOCK = 1 << 20
+"""Elements per block of a large gradient (:class:`Rows`): small enough that a block is still
+in cache when it is scaled after its norms (1 M float32 elements: 4 MB, against 1 MB of L2
+and 32 MB of L3 on the CPU measured), large enough to amortise a block's few kernels."""
 
 Item = tuple[Tensor, Tensor, "int | None"]
 """One gradient to clip: (its parameter, read only; its ``.grad``; its unit axis or None)."""
@@ -74,8 +79,8 @@ def plan(groups: dict[Key, list[Item]], foreach: bool | None) -> list[Task]:
     ``foreach=False``: one :class:`Single` per gradient. Otherwise, per device
     and dtype: gradients of up to ``PACK_LIMIT`` elements go into
     :class:`Pack` s; larger ones whose units are contiguous (unit axis 0, or
-    one unit) are cut into blocks of rows gathered into :class:`RowWave` s of
-    about ``WAVE`` elements; the rest (another unit axis, non-contiguous,
+    one unit) go, cut into blocks of rows of about ``BLOCK`` elements, into
+    one :class:`Rows`; the rest (another unit axis, non-contiguous,
     conjugated) are :class:`Single`. Empty gradients have nothing to clip.
     """
     tasks: list[Task] = []
@@ -100,7 +105,8 @@ def plan(groups: dict[Key, list[Item]], foreach: bool | None) -> list[Task]:
             else:
                 tasks.append(Single(item))
         tasks.extend(Pack(run, dtype) for run in _runs(small, PACK_MAX))
-        tasks.extend(RowWave(run, dtype) for run in _runs(_row_blocks(large, complex_), WAVE))
+        if large:
+            tasks.append(Rows(_row_blocks(large, complex_), dtype))
     return tasks
 
 
@@ -131,7 +137,7 @@ _Block = tuple[Tensor, Tensor, int]
 
 
 def _row_blocks(large: list[tuple[Item, int]], complex_: bool) -> list[tuple[_Block, int]]:
-    """Each large gradient whole, or cut along its unit axis 0 into blocks of about ``WAVE``."""
+    """Each large gradient whole, or cut along its unit axis 0 into blocks of about ``BLOCK``."""
     blocks: list[tuple[_Block, int]] = []
     for (weight, grad, axis), n in large:
         if complex_:
@@ -140,10 +146,10 @@ def _row_blocks(large: list[tuple[Item, int]], complex_: bool) -> list[tuple[_Bl
             blocks.append(((grad, weight, 0), n))
             continue
         rows = grad.shape[0]
-        if n <= WAVE:
+        if n <= BLOCK:
             blocks.append(((grad, weight, rows), n))
             continue
-        step = max(1, WAVE * rows // n)
+        step = max(1, BLOCK * rows // n)
         for g, w in zip(grad.split(step), weight.split(step), strict=True):
             blocks.append(((g, w, g.shape[0]), n * g.shape[0] // rows))
     return blocks
@@ -169,8 +175,18 @@ def scales(
     (AGC-004), a zero gradient unit too (``bound / 0 = inf``, AGC-010). The
     clamp keeps a NaN weight norm NaN.
     """
-    bound = torch.clamp(w_norm, min=floor).mul_(lam)  # AGC-009
-    return bound, torch.fmin(bound / g_norm, one)
+    bound = bounds(w_norm, lam, floor)
+    return bound, scale_of(bound, g_norm, one)
+
+
+def bounds(w_norm: Tensor, lam: float, floor: float) -> Tensor:
+    """``lam * max(w_norm, floor)`` (AGC-009: zero weights clip against ``lam * floor``)."""
+    return torch.clamp(w_norm, min=floor).mul_(lam)
+
+
+def scale_of(bound: Tensor, g_norm: Tensor, one: Tensor) -> Tensor:
+    """``min(1, bound / g_norm)``, NaN counting as 1 (see :func:`scales`)."""
+    return torch.fmin(bound / g_norm, one)
 
 
 def _unit_norms(x: Tensor, axis: int | None, acc: torch.dtype) -> Tensor:
@@ -232,18 +248,37 @@ _ONES = [(1,) * n for n in range(9)]
 
 
 class Task(Protocol):
-    """Some gradients clipped together: their unit norms first, then the scales applied."""
+    """Some gradients clipped together.
 
-    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
-        """``(weight norms, gradient norms)``, one per unit, accumulated in float32/float64.
+    :meth:`clip` does it all; :meth:`norms` then :meth:`apply` do it in two
+    steps, so that every norm can be checked before anything is written.
+    """
 
-        ``keep``: :meth:`apply` follows at once, so work may be kept for it.
-        """
+    acc: torch.dtype
+    """float32, or float64 for float64/complex128 gradients: norms, bounds, scales."""
+    device: torch.device
+
+    def norms(self) -> tuple[Tensor, Tensor]:
+        """``(weight norms, gradient norms)``, one per unit, accumulated in float32/float64."""
         ...
 
     def apply(self, scale: Tensor) -> None:
         """Multiply each unit's gradient by its ``scale`` in place (one rounding per entry)."""
         ...
+
+    def clip(self, lam: float, floor: float, one: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Norms, scales, write-back: ``(gradient norms, bounds, scales)`` per unit."""
+        ...
+
+
+def clip_in_turn(
+    task: Task, lam: float, floor: float, one: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """:meth:`Task.clip` as norms, then scales, then write-back."""
+    w_norm, g_norm = task.norms()
+    bound, scale = scales(w_norm, g_norm, lam, floor, one)
+    task.apply(scale)
+    return g_norm, bound, scale
 
 
 class Single:
@@ -252,8 +287,12 @@ class Single:
     def __init__(self, item: Item) -> None:
         self.item = item
         self.acc = mt.accumulation_dtype(item[1].dtype)
+        self.device = item[1].device
 
-    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
+    def clip(self, lam: float, floor: float, one: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        return clip_in_turn(self, lam, floor, one)
+
+    def norms(self) -> tuple[Tensor, Tensor]:
         weight, grad, axis = self.item
         return (
             _unit_norms(mt.real_view(weight), axis, self.acc),
@@ -274,14 +313,17 @@ class Single:
             target.mul_(factor)
 
 
-class RowWave:
-    """Blocks of large gradients with contiguous units, about ``WAVE`` elements in all.
+class Rows:
+    """Large gradients with contiguous units, clipped block by block.
 
-    A wave's gradients are read for their norms and scaled right after, while
-    they are still in cache. Half gradients are copied into a float32 buffer for
-    their norms, scaled there and copied back: the product in float32, rounded
-    once (torch has no half kernel taking a float32 factor per unit without
-    converting the whole tensor, and its half norm kernels with a float32
+    The blocks (:func:`_row_blocks`, at most ``BLOCK`` elements but for a
+    single long unit) are clipped one after the other: a block's gradient is
+    read for its norms and scaled right after, while it is still in cache (the
+    weights' norms, which need no such locality, come first, in one pass).
+    Half gradients go through one float32 buffer: a block is copied into it,
+    reduced, scaled there and copied back, so the product is formed in float32
+    and rounded once (torch has no half kernel taking a float32 factor per unit
+    short of converting the whole tensor, and its half norms with a float32
     result are slower than the copy).
     """
 
@@ -291,47 +333,77 @@ class RowWave:
         self.units = [max(1, u) for (_, _, u), _ in blocks]
         self.ranks = [g.ndim if u else 0 for (g, _, u), _ in blocks]
         self.acc = mt.accumulation_dtype(dtype)
+        self.device = self.grads[0].device
         self.half = dtype in mt.HALF
-        self.buffers: list[Tensor] | None = None
 
-    def _norms(self, tensors: list[Tensor]) -> Tensor:
-        out = []
-        for t, rank in zip(tensors, self.ranks, strict=True):
-            if not rank:
-                out.append(torch.linalg.vector_norm(t).reshape(1))
-            else:
-                out.append(torch.linalg.vector_norm(t, dim=_trailing(rank)))
-        return out[0] if len(out) == 1 else torch.cat(out)
-
-    def _buffers(self) -> list[Tensor]:
-        """float32 buffers shaped like the blocks (half waves only)."""
-        sizes = [g.numel() for g in self.grads]
-        flat = torch.empty(sum(sizes), dtype=self.acc, device=self.grads[0].device)
-        return [b.view(g.shape) for b, g in zip(flat.split(sizes), self.grads, strict=True)]
-
-    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
+    def _buffer(self) -> Tensor | None:
         if not self.half:
-            return self._norms(self.weights), self._norms(self.grads)
-        # Copy, then reduce: faster than torch's half norms with a float32 result.
-        buffers = self._buffers()
-        mt.copy_each_(buffers, self.weights)
-        w_norm = self._norms(buffers)
-        mt.copy_each_(buffers, self.grads)
-        self.buffers = buffers if keep else None
-        return w_norm, self._norms(buffers)
+            return None
+        size = max(g.numel() for g in self.grads)
+        return torch.empty(size, dtype=self.acc, device=self.device)
+
+    @staticmethod
+    def _in(x: Tensor, buffer: Tensor | None) -> Tensor:
+        """``x`` itself, or (half) a float32 copy of it in ``buffer``."""
+        if buffer is None:
+            return x
+        copy = buffer[: x.numel()].view(x.shape)
+        return copy.copy_(x)
+
+    def _weight_norms(self, buffer: Tensor | None) -> Tensor:
+        return cat(
+            [
+                _block_norms(self._in(w, buffer), r)
+                for w, r in zip(self.weights, self.ranks, strict=True)
+            ]
+        )
+
+    def norms(self) -> tuple[Tensor, Tensor]:
+        buffer = self._buffer()
+        w_norm = self._weight_norms(buffer)
+        g_norm = cat(
+            [
+                _block_norms(self._in(g, buffer), r)
+                for g, r in zip(self.grads, self.ranks, strict=True)
+            ]
+        )
+        return w_norm, g_norm
 
     def apply(self, scale: Tensor) -> None:
-        factors = _factors(scale, self.ranks, self.units)
-        if not self.half:
-            mt.mul_each_(self.grads, factors)
-            return
-        buffers = self.buffers
-        if buffers is None:
-            buffers = self._buffers()
-            mt.copy_each_(buffers, self.grads)
-        self.buffers = None
-        mt.mul_each_(buffers, factors)
-        mt.copy_each_(self.grads, buffers)  # float32 -> half: the one rounding
+        buffer = self._buffer()
+        for g, part, rank in zip(self.grads, scale.split(self.units), self.ranks, strict=True):
+            x = self._in(g, buffer)
+            x.mul_(_factor(part, rank))
+            if buffer is not None:
+                g.copy_(x)  # float32 -> half: the one rounding
+
+    def clip(self, lam: float, floor: float, one: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        buffer = self._buffer()
+        bound = bounds(self._weight_norms(buffer), lam, floor)
+        g_norms: list[Tensor] = []
+        factors: list[Tensor] = []
+        for g, b, rank in zip(self.grads, bound.split(self.units), self.ranks, strict=True):
+            x = self._in(g, buffer)
+            g_norm = _block_norms(x, rank)
+            scale = scale_of(b, g_norm, one)
+            x.mul_(_factor(scale, rank))
+            if buffer is not None:
+                g.copy_(x)  # float32 -> half: the one rounding
+            g_norms.append(g_norm)
+            factors.append(scale)
+        return cat(g_norms), bound, cat(factors)
+
+
+def _block_norms(x: Tensor, rank: int) -> Tensor:
+    """The unit norms of a block: rank 0, one unit; else units along dim 0."""
+    if not rank:
+        return torch.linalg.vector_norm(x).reshape(1)
+    return torch.linalg.vector_norm(x, dim=_trailing(rank))
+
+
+def _factor(scale: Tensor, rank: int) -> Tensor:
+    """``scale`` (one entry per unit of a block) shaped to broadcast against the block."""
+    return scale.view(()) if not rank else scale.view(-1, *_ONES[rank - 1])
 
 
 class Pack:
@@ -378,10 +450,14 @@ class Pack:
             self.ranks += [rank] * len(b_grads)
         self.weights = weights
         self.acc = mt.accumulation_dtype(dtype)
+        self.device = self.grads[0].device
         # weights first, then gradients: one flat buffer, one kernel for every unit norm
         self.layout = mt.SegmentLayout(lengths * 2, self.units * 2, self.grads[0].device)
 
-    def norms(self, keep: bool) -> tuple[Tensor, Tensor]:
+    def clip(self, lam: float, floor: float, one: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        return clip_in_turn(self, lam, floor, one)
+
+    def norms(self) -> tuple[Tensor, Tensor]:
         flat = mt.flatten(self.weights + self.grads).to(self.acc)
         both = mt.segment_sum_squares(flat, self.layout).sqrt_()
         return both.chunk(2)  # type: ignore[return-value]

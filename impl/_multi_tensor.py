@@ -16,6 +16,7 @@ made before any tensor is written, so falling back never applies an update twice
 
 from __future__ import annotations
 
+import operator
 import warnings
 from collections.abc import Sequence
 
@@ -190,7 +191,7 @@ class SegmentLayout:
             repeats = _index_tensor(units, device)
             self.lengths = torch.repeat_interleave(per_entry, repeats, output_size=count)
         self.count = count
-        self.total = sum(n * u for n, u in zip(lengths, units, strict=True))
+        self.total = sum(map(operator.mul, lengths, units))
         index = torch.int32 if self.total < 2**31 else torch.int64
         self.offsets = torch.zeros(count + 1, dtype=index, device=device)
         torch.cumsum(self.lengths, 0, out=self.offsets[1:])

@@ -337,23 +337,27 @@ class _Outcome(NamedTuple):
 
 
 def _run(todo: list[tasks.Task], lam: float, floor: float, check_finite: bool) -> list[_Outcome]:
-    """Norms, scales and write-back of every task; with ``check_finite`` all norms come first."""
+    """Every task clipped; with ``check_finite`` every norm is taken (and checked) first."""
     ones: dict[tuple[torch.device, torch.dtype], Tensor] = {}
-
-    def finish(task: tasks.Task, w_norm: Tensor, g_norm: Tensor) -> _Outcome:
-        key = (g_norm.device, g_norm.dtype)
-        one = ones.get(key)
-        if one is None:
-            one = ones[key] = torch.ones((), dtype=g_norm.dtype, device=g_norm.device)
-        bound, scale = tasks.scales(w_norm, g_norm, lam, floor, one)
-        task.apply(scale)
-        return _Outcome(g_norm, bound, scale)
-
     if not check_finite:
-        return [finish(task, *task.norms(keep=True)) for task in todo]
-    normed = [task.norms(keep=False) for task in todo]
+        return [_Outcome(*task.clip(lam, floor, _one_for(task, ones))) for task in todo]
+    normed = [task.norms() for task in todo]
     _raise_if_nonfinite([g for _, g in normed])
-    return [finish(task, w, g) for task, (w, g) in zip(todo, normed, strict=True)]
+    outcomes = []
+    for task, (w_norm, g_norm) in zip(todo, normed, strict=True):
+        bound, scale = tasks.scales(w_norm, g_norm, lam, floor, _one_for(task, ones))
+        task.apply(scale)
+        outcomes.append(_Outcome(g_norm, bound, scale))
+    return outcomes
+
+
+def _one_for(task: tasks.Task, ones: dict[tuple[torch.device, torch.dtype], Tensor]) -> Tensor:
+    """A 0-dim 1 in the task's accumulation dtype and on its device, made once per call."""
+    key = (task.device, task.acc)
+    found = ones.get(key)
+    if found is None:
+        found = ones[key] = torch.ones((), dtype=task.acc, device=task.device)
+    return found
 
 
 def _raise_if_nonfinite(g_norms: list[Tensor]) -> None:

@@ -421,7 +421,7 @@ def test_no_host_sync(host_reads: list[str]) -> None:
         )
     ]
     params += [_param(torch.randn(40000, generator=gen), torch.randn(40000, generator=gen))]
-    params += [  # a half row wave (float32 buffers) and a 4-D pack entry
+    params += [  # half rows (through a float32 buffer) and a 4-D pack entry
         _param(
             torch.randn(200, 100, generator=gen),
             torch.randn(200, 100, generator=gen),
@@ -517,27 +517,27 @@ def _kinds(params: list[nn.Parameter], foreach: bool | None = None, **dims: Any)
 
 
 def test_plan_routes_each_gradient_to_its_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small -> one pack; large with contiguous units -> row waves; the rest -> single tensors."""
+    """Small -> one pack; large with contiguous units -> one Rows; the rest -> single tensors."""
     monkeypatch.setattr(tasks_mod, "PACK_LIMIT", 8)
-    monkeypatch.setattr(tasks_mod, "WAVE", 40)
+    monkeypatch.setattr(tasks_mod, "BLOCK", 40)
     small = [_param(torch.ones(2, 3), torch.ones(2, 3)) for _ in range(3)]
-    large = _param(torch.ones(10, 6), torch.ones(10, 6))  # 60 elements: rows of 6 -> 2 waves
+    large = _param(torch.ones(10, 6), torch.ones(10, 6))  # 60 elements: 2 blocks of rows
     long_vector = _param(torch.ones(50), torch.ones(50))  # one unit: a block of its own
     strided = _param(torch.ones(6, 10), torch.ones(10, 6).t())  # large, not contiguous
     conj = nn.Parameter(torch.ones(3, dtype=torch.complex64))
     conj.grad = torch.ones(3, dtype=torch.complex64).conj()
     empty = _param(torch.ones(0, 4), torch.ones(0, 4))
     params = [*small, large, long_vector, strided, conj, empty]
-    # float32: the smalls in one pack; 60 + 50 elements in waves of <= 40 (a block of one
-    # unit may exceed it); the strided one alone. complex64: the conjugated one alone.
-    assert _kinds(params) == ["Single", "Pack", "RowWave", "RowWave", "RowWave", "Single"]
+    # float32: the strided one alone, the smalls in one pack, the large ones in one Rows;
+    # complex64: the conjugated one alone.
+    assert _kinds(params) == ["Single", "Pack", "Rows", "Single"]
     assert _kinds([large], unit_dim=1) == ["Single"]  # units not contiguous
     assert set(_kinds(params, foreach=False)) == {"Single"}
     assert len(_kinds(params, foreach=False)) == 8  # everything but the empty gradient
 
 
 def test_row_blocks_cut_large_gradients_along_units(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tasks_mod, "WAVE", 12)
+    monkeypatch.setattr(tasks_mod, "BLOCK", 12)
     g, w = torch.arange(40.0).view(10, 4), torch.ones(10, 4)
     blocks = tasks_mod._row_blocks([((w, g, 0), 40)], complex_=False)
     assert [(b[0].shape[0], b[2], n) for b, n in blocks] == [(3, 3, 12)] * 3 + [(1, 1, 4)]
@@ -571,7 +571,7 @@ def test_factors_broadcast_against_each_gradient() -> None:
 
 # --- every path: one rounding, unclipped units untouched -----------------------------------------
 
-PATHS = ("pack", "row wave", "single")
+PATHS = ("pack", "rows", "single")
 
 
 def _np64(t: torch.Tensor) -> np.ndarray:
@@ -581,7 +581,7 @@ def _np64(t: torch.Tensor) -> np.ndarray:
 
 def _route(path: str, monkeypatch: pytest.MonkeyPatch) -> bool | None:
     """Limits sending the tests' small gradients down ``path``; returns the foreach argument."""
-    if path == "row wave":
+    if path == "rows":
         monkeypatch.setattr(tasks_mod, "PACK_LIMIT", 0)
     return False if path == "single" else None
 
@@ -653,8 +653,8 @@ def test_every_path_agrees_with_the_reference(
     assert int(count) == sum(int(np.sum(m)) for m in masks)
 
 
-def test_error_switch_on_half_row_waves(monkeypatch: pytest.MonkeyPatch) -> None:
-    """AGC-023 on the row-wave path: norms first (no buffer kept), then the same result."""
+def test_error_switch_on_half_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AGC-023 on the rows path: all norms first, then the same result as in one go."""
     monkeypatch.setattr(tasks_mod, "PACK_LIMIT", 0)
     a = _param(torch.ones(3, 4), torch.full((3, 4), 5.0), torch.bfloat16)
     b = _param(torch.ones(3, 4), torch.full((3, 4), 5.0), torch.bfloat16)

@@ -145,12 +145,11 @@ def test_property_catches_faulty_dispatch_or_step(targets: Targets, pid: str) ->
 
 ROUTINGS: dict[str, dict[str, int]] = {
     "every gradient large": {"PACK_LIMIT": 0},
-    "row blocks of ~7 elements": {"PACK_LIMIT": 0, "WAVE": 7},
+    "row blocks of ~7 elements": {"PACK_LIMIT": 0, "BLOCK": 7},
     "packs of ~5 elements": {"PACK_MAX": 5},
 }
 """Limits of impl._agc_tasks (AGC's grouping) that send the (small) drawn gradients down
-its other paths: row waves and single tensors, rows split into blocks and waves, packs split
-in many."""
+its other paths: rows and single tensors, rows split into many blocks, packs split in many."""
 
 ROUTED = [p for p in MINE if p.id.startswith("agc.") or p.id == "clip.agc_matches_reference"]
 
@@ -161,7 +160,7 @@ def test_property_holds_on_every_grouping_path(
     prop: Property, routing: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every AGC clause holds whichever way AGC groups the gradients (packs, row
-    waves, single tensors): the drawn gradients are small, so the limits are lowered."""
+    of rows, single tensors): the drawn gradients are small, so the limits are lowered."""
     import functools
 
     import impl._agc_tasks
