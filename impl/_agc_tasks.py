@@ -339,8 +339,7 @@ class Rows:
     def _buffer(self) -> Tensor | None:
         if not self.half:
             return None
-        size = max(g.numel() for g in self.grads)
-        return torch.empty(size, dtype=self.acc, device=self.device)
+        return mt.scratch(max(g.numel() for g in self.grads), self.acc, self.device)
 
     @staticmethod
     def _in(x: Tensor, buffer: Tensor | None) -> Tensor:

@@ -17,6 +17,7 @@ made before any tensor is written, so falling back never applies an update twice
 from __future__ import annotations
 
 import operator
+import threading
 import warnings
 from collections.abc import Sequence
 
@@ -25,6 +26,7 @@ from torch import Tensor
 
 __all__ = [
     "CHUNK",
+    "DIRECT",
     "HALF",
     "WIDE",
     "SegmentLayout",
@@ -36,6 +38,7 @@ __all__ = [
     "norms",
     "real_view",
     "row_norms",
+    "scratch",
     "segment_sum_squares",
     "vector_norm",
 ]
@@ -46,9 +49,14 @@ HALF: tuple[torch.dtype, ...] = (torch.float16, torch.bfloat16)
 """16-bit float dtypes: computed in float32, rounded once to the dtype."""
 
 CHUNK = 1 << 20
-"""torch's reductions that cast half inputs to float32 get ~10x slower above a few million
-elements on CPU (measured: 0.2 ns/element up to 4 M, 1.9 ns at 8 M); :func:`vector_norm`
-and :func:`row_norms` reduce such inputs in chunks of this many elements."""
+"""Elements a half tensor is widened to float32 at a time by :func:`vector_norm` and
+:func:`row_norms` (one 4 MB :func:`scratch` buffer)."""
+DIRECT = 1 << 15
+"""Half tensors up to this many elements are reduced by torch's own cast-reduction. Above it
+they are copied into a reused float32 buffer and reduced there: torch's cast-reduction
+allocates a float32 temporary of the whole input each call, which on the CPU measured cost
+page faults (14,000 per call on ResNet-50's float16 gradients: 34 ms instead of 10) and
+grew ~10x slower above 8 M elements."""
 _REFUSED = (RuntimeError, TypeError, AttributeError, NotImplementedError)
 
 
@@ -76,15 +84,16 @@ def vector_norm(x: Tensor, acc: torch.dtype | None = None) -> Tensor:
     >>> float(vector_norm(torch.full((5,), 60000.0, dtype=torch.float16), torch.float32))
     134164.078125
 
-    A half input larger than ``CHUNK`` elements is reduced in chunks whose
-    norms are then combined.
+    A half input above ``DIRECT`` elements is widened ``CHUNK`` elements at a
+    time into a float32 :func:`scratch` buffer; the chunks' norms are combined.
     """
     if acc is None or acc == x.dtype:
         return torch.linalg.vector_norm(x)
-    if x.numel() <= CHUNK:
+    if x.numel() <= DIRECT:
         return torch.linalg.vector_norm(x, dtype=acc)
-    parts = [torch.linalg.vector_norm(c, dtype=acc) for c in x.reshape(-1).split(CHUNK)]
-    return torch.linalg.vector_norm(torch.stack(parts))
+    buffer = scratch(min(x.numel(), CHUNK), acc, x.device)
+    parts = [torch.linalg.vector_norm(_widened(c, buffer)) for c in x.reshape(-1).split(CHUNK)]
+    return parts[0].reshape(()) if len(parts) == 1 else torch.linalg.vector_norm(torch.stack(parts))
 
 
 def row_norms(x: Tensor, acc: torch.dtype | None = None) -> Tensor:
@@ -93,18 +102,49 @@ def row_norms(x: Tensor, acc: torch.dtype | None = None) -> Tensor:
     >>> row_norms(torch.tensor([[3.0, 4.0], [0.0, 1.0]])).tolist()
     [5.0, 1.0]
 
-    Half inputs larger than ``CHUNK`` elements are reduced in chunks of rows
-    (or, for rows longer than that, of columns, combined per row).
+    Half inputs above ``DIRECT`` elements are widened in chunks of rows (rows
+    longer than ``CHUNK`` one by one, through :func:`vector_norm`).
     """
     if acc is None or acc == x.dtype:
         return torch.linalg.vector_norm(x, dim=1)
-    if x.numel() <= CHUNK:
+    if x.numel() <= DIRECT:
         return torch.linalg.vector_norm(x, dim=1, dtype=acc)
     if x.shape[1] > CHUNK:
-        parts = [torch.linalg.vector_norm(c, dim=1, dtype=acc) for c in x.split(CHUNK, dim=1)]
-        return torch.linalg.vector_norm(torch.stack(parts, dim=1), dim=1)
+        return torch.stack([vector_norm(row, acc) for row in x.unbind(0)])
+    buffer = scratch(min(x.numel(), CHUNK), acc, x.device)
     chunks = x.split(CHUNK // x.shape[1])
-    return torch.cat([torch.linalg.vector_norm(c, dim=1, dtype=acc) for c in chunks])
+    return torch.cat([torch.linalg.vector_norm(_widened(c, buffer), dim=1) for c in chunks])
+
+
+_SCRATCH = threading.local()
+
+
+def scratch(numel: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """A 1-D buffer of ``numel`` elements to widen half tensors into; contents undefined.
+
+    >>> scratch(4, torch.float32, torch.device("cpu")).shape
+    torch.Size([4])
+
+    On the CPU, requests of up to ``CHUNK`` elements are served from one buffer
+    per thread and dtype, kept between calls (at most 4 MB in float32): a fresh
+    buffer of a few MB costs page faults every call on the CPU measured, more
+    than the kernels that fill it. Callers must not hold two at once.
+    Elsewhere (and for larger requests) a new tensor.
+    """
+    if device.type != "cpu" or numel > CHUNK:
+        return torch.empty(numel, dtype=dtype, device=device)
+    buffers: dict[torch.dtype, Tensor] | None = getattr(_SCRATCH, "buffers", None)
+    if buffers is None:
+        buffers = _SCRATCH.buffers = {}
+    buffer = buffers.get(dtype)
+    if buffer is None or buffer.numel() < numel:
+        buffer = buffers[dtype] = torch.empty(CHUNK, dtype=dtype)
+    return buffer[:numel]
+
+
+def _widened(x: Tensor, buffer: Tensor) -> Tensor:
+    """``x`` copied (converted) into the front of ``buffer``, in ``x``'s shape."""
+    return buffer[: x.numel()].view(x.shape).copy_(x)
 
 
 def norms(tensors: Sequence[Tensor]) -> list[Tensor]:
