@@ -33,12 +33,14 @@ Every ratio is printed with its target (the goals of issue 13) and whether it
 was met; the exit status is 1 when one was not. ``--clock auto`` times CPU runs
 by this thread's CPU time (on a shared machine it leaves out the time the
 scheduler gives to other jobs; memory-bandwidth contention still shows) and
-device runs by wall time around ``torch.cuda.synchronize``.
+device runs by wall time around ``torch.cuda.synchronize``. As in ``timeit``, the
+garbage collector is off inside a timed call (and run before it).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
@@ -207,26 +209,47 @@ class Timer:
         self.now = time.thread_time if clock == "cpu" else time.perf_counter
 
     def __call__(self, arm: Arm) -> float:
-        self.sync()
-        start = self.now()
-        arm()
-        self.sync()
-        return self.now() - start
+        # As timeit does: no garbage collection inside the timed call (a collection of the
+        # older generations, triggered by whichever arm happens to allocate the
+        # threshold's object, can double one arm's time and not the others').
+        gc.collect()
+        gc.disable()
+        try:
+            self.sync()
+            start = self.now()
+            arm()
+            self.sync()
+            return self.now() - start
+        finally:
+            gc.enable()
+
+
+def minor_faults() -> int:
+    """Page faults of this process so far (fresh memory touched): a cost the timings include."""
+    try:
+        import resource
+    except ImportError:  # not on Unix
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
 
 def time_arms(
     case: Case, arms: dict[str, Arm], reps: int, timer: Timer, restore: bool = True
-) -> dict[str, float]:
-    """Median seconds per arm; arms interleaved; one untimed warm-up round first."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Median seconds and page faults per arm; arms interleaved; an untimed warm-up round."""
     times: dict[str, list[float]] = {name: [] for name in arms}
+    faults: dict[str, list[int]] = {name: [] for name in arms}
     for rep in range(reps + 1):
         for name, arm in arms.items():
             if restore:
                 case.restore()
+            before = minor_faults()
             seconds = timer(arm)
             if rep:
                 times[name].append(seconds)
-    return {name: statistics.median(values) for name, values in times.items()}
+                faults[name].append(minor_faults() - before)
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    return medians, {name: statistics.median(values) for name, values in faults.items()}
 
 
 def norm_agreement(case: Case) -> str:
@@ -316,7 +339,7 @@ def step_report(case: Case, reps: int, timer: Timer) -> dict[str, Any]:
     }
     arms[DISPATCH_AGC] = lambda: impl.clip_gradients_(case.params, "agc", LAM)
     arms[NORM] = lambda: impl.clip_gradients_(case.params, "norm", 1.0)
-    medians = time_arms(case, arms, reps, timer)
+    medians, _ = time_arms(case, arms, reps, timer)
     case.restore()
     base = medians["step, no clipping"]
     added = {
@@ -332,12 +355,15 @@ def step_report(case: Case, reps: int, timer: Timer) -> dict[str, Any]:
 def report_set(
     name: str, kind: str, dtype: torch.dtype, case: Case, reps: int, timer: Timer
 ) -> dict[str, Any]:
-    medians = time_arms(case, arms_for(case, with_loop=kind == "random"), reps, timer)
+    medians, faults = time_arms(case, arms_for(case, with_loop=kind == "random"), reps, timer)
     agreement = norm_agreement(case)
     print(f"\n{name}: {case.summary}")
     for arm, seconds in medians.items():
         note = f"   ({agreement})" if arm == NORM else ""
-        print(f"  {arm:<32} {seconds * 1e3:9.2f} ms  {seconds / medians[CGN]:6.3f} x cgn{note}")
+        print(
+            f"  {arm:<32} {seconds * 1e3:9.2f} ms  {seconds / medians[CGN]:6.3f} x cgn"
+            f"  {faults[arm]:7.0f} page faults{note}"
+        )
     results = []
     for t in targets_for(kind, dtype, name):
         ratio = medians[t.arm] / medians[t.base]
@@ -348,6 +374,7 @@ def report_set(
         "set": name,
         "summary": case.summary,
         "medians_ms": {k: v * 1e3 for k, v in medians.items()},
+        "median_page_faults": faults,
         "floor_over_cgn": medians[FLOOR] / medians[CGN],
         "norm_result": agreement,
         "targets": results,
