@@ -15,7 +15,8 @@ Parameter sets (weights and gradients ``0.05 * randn``, so every unit is clipped
   (mostly distinct shapes);
 - ``generator``: the default hybrid FNO generator
   (``impl.build_generator(spec.ModelConfig())``, complex spectral weights with
-  unit axis 1), clipped as a module;
+  unit axis 1) and a ~32 M stand-in of a deeper one (spectral weights
+  (c, c, 12, 12) for c = 32..256), each clipped as a module;
 - ``step``: ``impl.training_step`` on the ResNet-50 float32 and 1,000-tensor sets
   (loss ``sum(p * c)``, SGD with lr 0), with and without clipping.
 
@@ -48,7 +49,8 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import pairwise
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -141,6 +143,45 @@ def shaped_case(
         p.grad = (torch.randn(shape, generator=gen) * 0.05).to(device, dtype)
         params.append(p)
     return Case(name, params)
+
+
+LEVELS = ((32, 12), (64, 12), (128, 12), (256, 12), (256, 6))
+"""Stand-in levels: (channels, modes); the last is the bottleneck with modes // 2."""
+
+
+class _Spectral(nn.Module):
+    AGC_UNIT_DIMS: ClassVar[dict[str, int | None]] = {"weight": 1}  # (in, out, m, m)
+
+    def __init__(self, c: int, m: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(c, c, m, m, dtype=torch.complex64))
+
+
+class _StandIn(nn.Module):
+    """Tensors shaped like a deeper hybrid generator's: 54 tensors, ~32 M parameters."""
+
+    def __init__(self, levels: tuple[tuple[int, int], ...] = LEVELS) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList()
+        for c, m in levels:  # per level: two spectral weights, a 3x3 conv, a 1x1 conv, a norm
+            parts = [_Spectral(c, m), _Spectral(c, m), nn.Conv2d(c, c, 3), nn.Conv2d(c, c, 1)]
+            self.blocks.append(nn.ModuleList(parts))
+            self.blocks.append(nn.InstanceNorm2d(c, affine=True))
+        widths = [c for c, _ in levels[:-1]]
+        self.down = nn.ModuleList(nn.Conv2d(a, b, 2, stride=2) for a, b in pairwise(widths))
+        self.up = nn.ModuleList(nn.ConvTranspose2d(b, a, 2, stride=2) for a, b in pairwise(widths))
+        self.head = nn.Conv2d(widths[0], 8, 1)
+
+
+def stand_in_case(device: str) -> Case:
+    torch.manual_seed(0)
+    model = _StandIn().to(device)
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_((torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.02).to(device))
+            p.grad = (torch.randn(p.shape, generator=gen, dtype=p.dtype) * 0.05).to(device)
+    return Case("FNO stand-in ~32 M", list(model.parameters()), model)
 
 
 def generator_case(device: str) -> Case:
@@ -452,9 +493,11 @@ def main(argv: list[str] | None = None) -> int:
                 )
             )
     if "generator" in sets:
-        plans.append(
-            ("FNO generator", "generator", torch.complex64, lambda: generator_case(args.device))
-        )
+        for name, make_case in (
+            ("FNO generator (default hybrid)", generator_case),
+            ("FNO stand-in ~32 M", stand_in_case),
+        ):
+            plans.append((name, "generator", torch.complex64, lambda m=make_case: m(args.device)))
 
     all_met = True
     for name, kind, dtype, make in plans:
