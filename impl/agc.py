@@ -49,7 +49,7 @@ factor, which can underflow).
 
 **Stages.** :func:`_check_arguments` (AGC-019), :class:`_UnitAxes` (unit-axis
 resolution, AGC-002/003/024), :func:`_collect` (dtype/layout checks, grouping
-by device and dtype), then :func:`impl._agc_tasks.plan` (packs, row waves,
+by device and dtype), then :func:`impl._agc_tasks.plan` (packs, rows,
 single tensors), each task's norms, :func:`impl._agc_tasks.scales` and the
 task's write-back, run by :func:`_run`.
 """
@@ -459,7 +459,7 @@ def adaptive_gradient_clip_(
         error_if_nonfinite: raise ``RuntimeError`` (before modifying anything) if
             a gradient unit's norm is NaN or infinite; costs one host sync.
         foreach: ``None``/``True``: gradients are grouped and clipped with
-            multi-tensor kernels (packs of small gradients, waves of large
+            multi-tensor kernels (packs of small gradients, blocks of large
             ones: :mod:`impl._agc_tasks`); ``False``: one tensor at a time.
 
     Returns:
