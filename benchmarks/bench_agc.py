@@ -18,7 +18,9 @@ Parameter sets (weights and gradients ``0.05 * randn``, so every unit is clipped
   unit axis 1) and a ~32 M stand-in of a deeper one (spectral weights
   (c, c, 12, 12) for c = 32..256), each clipped as a module;
 - ``step``: ``impl.training_step`` on the ResNet-50 float32 and 1,000-tensor sets
-  (loss ``sum(p * c)``, SGD with lr 0), with and without clipping.
+  (loss ``sum(p * c)``, SGD with lr 0), with and without clipping (twice the
+  repetitions; the step's cost of clipping is the median, over repetitions, of
+  the difference between the two steps, against the dispatch alone).
 
 Arms per set, their repetitions interleaved (A B C A B C ...) so that load
 drifting on a shared machine hits every arm alike; gradients restored from a
@@ -276,8 +278,9 @@ def minor_faults() -> int:
 
 def time_arms(
     case: Case, arms: dict[str, Arm], reps: int, timer: Timer, restore: bool = True
-) -> tuple[dict[str, float], dict[str, float]]:
-    """Median seconds and page faults per arm; arms interleaved; an untimed warm-up round."""
+) -> tuple[dict[str, float], dict[str, float], dict[str, list[float]]]:
+    """Median seconds and page faults per arm, and every timing; arms interleaved; an
+    untimed warm-up round first."""
     times: dict[str, list[float]] = {name: [] for name in arms}
     faults: dict[str, list[int]] = {name: [] for name in arms}
     for rep in range(reps + 1):
@@ -290,7 +293,7 @@ def time_arms(
                 times[name].append(seconds)
                 faults[name].append(minor_faults() - before)
     medians = {name: statistics.median(values) for name, values in times.items()}
-    return medians, {name: statistics.median(values) for name, values in faults.items()}
+    return medians, {name: statistics.median(v) for name, v in faults.items()}, times
 
 
 def norm_agreement(case: Case) -> str:
@@ -380,14 +383,19 @@ def step_report(case: Case, reps: int, timer: Timer) -> dict[str, Any]:
     }
     arms[DISPATCH_AGC] = lambda: impl.clip_gradients_(case.params, "agc", LAM)
     arms[NORM] = lambda: impl.clip_gradients_(case.params, "norm", 1.0)
-    medians, _ = time_arms(case, arms, reps, timer)
+    medians, _, times = time_arms(case, arms, reps, timer)
     case.restore()
-    base = medians["step, no clipping"]
-    added = {
-        "agc": (medians["step, 'agc' 0.01"] - base) / medians[DISPATCH_AGC],
-        "norm": (medians["step, 'norm' 1.0"] - base) / medians[NORM],
+
+    def added(step: str, dispatch: str) -> float:
+        # paired within each repetition, so that load drifting between rounds cancels
+        extra = [a - b for a, b in zip(times[step], times["step, no clipping"], strict=True)]
+        return statistics.median(extra) / medians[dispatch]
+
+    ratios = {
+        "agc": added("step, 'agc' 0.01", DISPATCH_AGC),
+        "norm": added("step, 'norm' 1.0", NORM),
     }
-    return {"medians": medians, "added_over_dispatch": added}
+    return {"medians": medians, "added_over_dispatch": ratios}
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -396,7 +404,7 @@ def step_report(case: Case, reps: int, timer: Timer) -> dict[str, Any]:
 def report_set(
     name: str, kind: str, dtype: torch.dtype, case: Case, reps: int, timer: Timer
 ) -> dict[str, Any]:
-    medians, faults = time_arms(case, arms_for(case, with_loop=kind == "random"), reps, timer)
+    medians, faults, _ = time_arms(case, arms_for(case, with_loop=kind == "random"), reps, timer)
     agreement = norm_agreement(case)
     print(f"\n{name}: {case.summary}")
     for arm, seconds in medians.items():
@@ -511,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
             ("1,000 random small float32 tensors", random_shapes(1000)),
         ):
             case = shaped_case(name, shapes, torch.float32, args.device)
-            out = step_report(case, reps, timer)
+            out = step_report(case, 2 * reps, timer)
             print(f"\ntraining_step on {name}: {case.summary}")
             for arm, seconds in out["medians"].items():
                 print(f"  {arm:<32} {seconds * 1e3:9.2f} ms")

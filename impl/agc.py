@@ -238,7 +238,8 @@ class _UnitAxes:
         elif unit_dim is not None:
             fixed = _check_axis(unit_dim, "unit_dim")
             self.fixed = 0 if fixed is None else fixed
-        self.is_default = not declared and unit_dim is None
+        empty = isinstance(unit_dim, Mapping) and not unit_dim
+        self.is_default = not declared and (unit_dim is None or empty)
         """True when every parameter gets the default rule (the fast path of :func:`_collect`)."""
 
     def __call__(self, index: int, param: Tensor) -> int | _Excluded | None:

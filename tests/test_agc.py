@@ -479,6 +479,7 @@ def test_unit_axes_precedence_and_exclusion() -> None:
     rule = agc_mod._UnitAxes(lambda t: -1, {c: 0})
     assert [rule(0, a), rule(1, c)] == [1, 0]  # a negative axis is normalised
     assert agc_mod._UnitAxes(None, {}).is_default
+    assert agc_mod._UnitAxes({}, {}).is_default  # an empty mapping changes nothing
     assert not agc_mod._UnitAxes(0, {}).is_default
     with pytest.raises(ValueError, match=r"unit axis -3 is out of range for parameter 4"):
         agc_mod._UnitAxes(-3, {})(4, a)
