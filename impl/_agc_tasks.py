@@ -73,6 +73,9 @@ Item = tuple[Tensor, Tensor, "int | None"]
 Key = tuple[torch.device, torch.dtype]
 
 
+# --- grouping ------------------------------------------------------------------------------------
+
+
 def plan(groups: dict[Key, list[Item]], foreach: bool | None) -> list[Task]:
     """Group the gradients into tasks, each clipped by a few kernels.
 
@@ -155,7 +158,7 @@ def _row_blocks(large: list[tuple[Item, int]], complex_: bool) -> list[tuple[_Bl
     return blocks
 
 
-# --- 4. norms, scales and write-back ------------------------------------------------------------
+# --- norms, scales and write-back ---------------------------------------------------------------
 
 
 def scales(

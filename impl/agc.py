@@ -267,7 +267,7 @@ class _UnitAxes:
         return axis % ndim
 
 
-# --- 3. collection and grouping -----------------------------------------------------------------
+# --- 3. collection (then impl._agc_tasks: grouping, norms, scales, write-back) ------------------
 
 
 def _bad_gradient(index: int, grad: Tensor) -> ValueError:
@@ -326,7 +326,7 @@ def _collect(
     return groups, excluded
 
 
-# --- 5. running the tasks -----------------------------------------------------------------------
+# --- 4. running the tasks, the results ----------------------------------------------------------
 
 
 class _Outcome(NamedTuple):

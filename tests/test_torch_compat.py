@@ -76,7 +76,7 @@ def test_agc_falls_back_without_private_kernels(
     private or beta: with each absent or refusing, AGC and the dispatch give the same bits."""
     import impl._agc_tasks
 
-    monkeypatch.setattr(impl._agc_tasks, "PACK_LIMIT", 16)  # packs and row waves both exercised
+    monkeypatch.setattr(impl._agc_tasks, "PACK_LIMIT", 16)  # packs and rows both exercised
 
     def make() -> list[nn.Parameter]:
         gen = torch.Generator().manual_seed(3)
