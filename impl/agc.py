@@ -40,6 +40,18 @@ accumulation dtype (float32 for float32 gradients, as in ``clip_grad_norm_``)
 counts as infinite. With ``error_if_nonfinite=True`` a non-finite gradient
 norm raises ``RuntimeError`` before any gradient is modified; this check costs
 one host synchronisation, the only one this function can make.
+
+**Precision.** Norms are accumulated in float32 (float64 for float64 and
+complex128 gradients); the bound and the scale ``min(1, bound / norm)`` are
+computed in that dtype and each product is formed in it and rounded once to
+the gradient's dtype (a float16 gradient is never multiplied by a float16
+factor, which can underflow).
+
+**Stages.** :func:`_check_arguments` (AGC-019), :class:`_UnitAxes` (unit-axis
+resolution, AGC-002/003/024), :func:`_collect` (dtype/layout checks, grouping
+by device and dtype), then :func:`impl._agc_tasks.plan` (packs, rows,
+single tensors), each task's norms, :func:`impl._agc_tasks.scales` and the
+task's write-back, run by :func:`_run`.
 """
 
 from __future__ import annotations
@@ -47,12 +59,22 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["SUPPORTED_DTYPES", "UnitDim", "adaptive_gradient_clip_", "agc_unit_dims"]
+from impl import _agc_tasks as tasks
+from impl import _multi_tensor as mt
+
+__all__ = [
+    "SUPPORTED_DTYPES",
+    "AGCResult",
+    "UnitDim",
+    "adaptive_gradient_clip_",
+    "adaptive_gradient_clip_with_norms_",
+    "agc_unit_dims",
+]
 
 UnitDim = int | Mapping[Any, int | None] | Callable[[Tensor], int | None] | None
 """What ``unit_dim`` accepts: see the module docstring."""
@@ -68,13 +90,19 @@ SUPPORTED_DTYPES: tuple[torch.dtype, ...] = (
 """Gradient dtypes AGC clips (clause AGC-015)."""
 
 _SUPPORTED = frozenset(SUPPORTED_DTYPES)
-_WIDE = (torch.float64, torch.complex128)
-_STACK_LIMIT = 1 << 15
-"""Tensors up to this many elements that share shape, dtype, device and unit axis are stacked
-and handled by one set of kernels; larger ones are handled alone (stacking would copy them)."""
-
+_STRIDED = torch.strided
 _TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 _MISSING = object()
+
+
+class _Excluded:
+    """The unit axis of a parameter not to clip (``unit_dim`` or a declaration said None)."""
+
+    def __repr__(self) -> str:
+        return "EXCLUDED"
+
+
+EXCLUDED = _Excluded()
 
 
 def _check_positive(name: str, value: object) -> float:
@@ -144,6 +172,26 @@ def agc_unit_dims(module: nn.Module) -> dict[nn.Parameter, int | None]:
     return dims
 
 
+# --- 1. argument checks -------------------------------------------------------------------------
+
+
+def _check_arguments(
+    clip_factor: object, eps: object, error_if_nonfinite: object, foreach: object
+) -> tuple[float, float]:
+    """``(clip_factor, eps)`` as floats, after the checks of clause AGC-019.
+
+    >>> _check_arguments(0.01, 1e-3, False, None)
+    (0.01, 0.001)
+    """
+    lam = _check_positive("clip_factor", clip_factor)
+    floor = _check_positive("eps", eps)
+    if not isinstance(error_if_nonfinite, bool):
+        raise TypeError(f"error_if_nonfinite must be a bool, got {error_if_nonfinite!r}")
+    if foreach is not None and not isinstance(foreach, bool):
+        raise TypeError(f"foreach must be None or a bool, got {foreach!r}")
+    return lam, floor
+
+
 def _as_list(parameters: object) -> list[Tensor]:
     if isinstance(parameters, Tensor):
         return [parameters]
@@ -159,44 +207,229 @@ def _as_list(parameters: object) -> list[Tensor]:
     return items
 
 
-class _Group:
-    """Gradients sharing device, dtype, shape and unit axis; clipped by one set of kernels."""
-
-    __slots__ = ("axis", "grads", "scale", "weights")
-
-    def __init__(self, axis: int | None) -> None:
-        self.axis = axis
-        self.weights: list[Tensor] = []
-        self.grads: list[Tensor] = []
-        self.scale: Tensor | None = None
+# --- 2. unit axes -------------------------------------------------------------------------------
 
 
-def _unit_norms(x: Tensor, axis: int | None, acc: torch.dtype) -> Tensor:
-    """Norms of the units of a stacked (n, *shape) tensor, shape (n, units), in ``acc``."""
-    if x.is_complex():
-        # AGC-016: modulus; view_as_real also avoids the slow complex norm kernel on CPU.
-        x = torch.view_as_real(x.resolve_conj())
-    n = x.shape[0]
-    if axis is None:  # AGC-003: the whole tensor is one unit
-        return torch.linalg.vector_norm(x.reshape(n, -1), dim=1, dtype=acc).unsqueeze(1)
-    # AGC-002: reduce the trailing dims first (contiguous, fast), then any leading dims.
-    a = axis + 1
-    rows = x.flatten(a + 1) if a + 1 < x.ndim else x.unsqueeze(-1)
-    inner = torch.linalg.vector_norm(rows, dim=-1, dtype=acc)
-    if a == 1:
-        return inner
-    return torch.linalg.vector_norm(inner, dim=tuple(range(1, a)))
+class _UnitAxes:
+    """Where each parameter's units lie: ``unit_dim`` and the module's declarations combined.
+
+    >>> axes = _UnitAxes(None, {})
+    >>> axes(0, torch.zeros(3, 4)), axes(1, torch.zeros(5))
+    (0, None)
+
+    Calling it gives the unit axis in ``0 .. ndim-1`` for a rank >= 2 tensor,
+    ``None`` when the whole tensor is one unit (rank <= 1, AGC-003), or
+    :data:`EXCLUDED` for a parameter not to clip. Precedence (AGC-024): an
+    explicit mapping entry, then a module declaration, then the callable, int
+    or default rule (dim 0, AGC-002).
+    """
+
+    __slots__ = ("declared", "explicit", "fixed", "is_default", "rule")
+
+    def __init__(self, unit_dim: UnitDim, declared: Mapping[Any, int | None]) -> None:
+        self.declared = declared
+        self.explicit: Mapping[Any, int | None] | None = None
+        self.rule: Callable[[Tensor], int | None] | None = None
+        self.fixed = 0
+        if isinstance(unit_dim, Mapping):
+            self.explicit = unit_dim
+        elif callable(unit_dim):
+            self.rule = unit_dim
+        elif unit_dim is not None:
+            fixed = _check_axis(unit_dim, "unit_dim")
+            self.fixed = 0 if fixed is None else fixed
+        empty = isinstance(unit_dim, Mapping) and not unit_dim
+        self.is_default = not declared and (unit_dim is None or empty)
+        """True when every parameter gets the default rule (the fast path of :func:`_collect`)."""
+
+    def __call__(self, index: int, param: Tensor) -> int | _Excluded | None:
+        if (
+            self.explicit is not None
+            and (found := self.explicit.get(param, _MISSING)) is not _MISSING
+        ):
+            axis = _check_axis(found, f"unit_dim[parameter {index}]")
+        elif self.declared and param in self.declared:
+            axis = self.declared[param]
+        elif self.rule is not None:
+            axis = _check_axis(self.rule(param), f"unit_dim(parameter {index})")
+        else:
+            axis = self.fixed
+        if axis is None:
+            return EXCLUDED
+        ndim = param.ndim
+        if ndim <= 1:
+            return None
+        if not -ndim <= axis < ndim:
+            raise ValueError(
+                f"unit axis {axis} is out of range for parameter {index} of shape "
+                f"{tuple(param.shape)} (allowed: {-ndim} to {ndim - 1})"
+            )
+        return axis % ndim
 
 
-def _mul_each(targets: list[Tensor], factors: list[Tensor]) -> None:
-    """``t.mul_(f)`` for each pair, through the multi-tensor kernel where torch accepts it."""
-    try:
-        torch._foreach_mul_(targets, factors)
-    except (RuntimeError, TypeError, AttributeError):
-        # torch._foreach_* is private: should a torch version refuse these (broadcasting,
-        # mixed-dtype) lists, do the same products one by one. The checks run before any write.
-        for t, f in zip(targets, factors, strict=True):
-            t.mul_(f)
+# --- 3. collection (then impl._agc_tasks: grouping, norms, scales, write-back) ------------------
+
+
+def _bad_gradient(index: int, grad: Tensor) -> ValueError:
+    if grad.layout != torch.strided:  # AGC-020
+        return ValueError(
+            f"parameter {index} has a sparse gradient (layout {grad.layout}): "
+            "adaptive_gradient_clip_ clips dense (strided) gradients only"
+        )
+    return ValueError(  # AGC-015
+        f"parameter {index} has a gradient of dtype {grad.dtype}; supported dtypes: "
+        f"{', '.join(str(d) for d in SUPPORTED_DTYPES)}"
+    )
+
+
+def _collect(
+    params: list[Tensor], axes: _UnitAxes
+) -> tuple[dict[tasks.Key, list[tasks.Item]], list[Tensor]]:
+    """The gradients to clip by (device, dtype), and those whose unit axis is None.
+
+    >>> w = torch.nn.Parameter(torch.ones(2, 3)); w.grad = torch.ones(2, 3)
+    >>> groups, excluded = _collect([w, w], _UnitAxes(None, {}))
+    >>> [(key[1], [axis for _, _, axis in items]) for key, items in groups.items()], excluded
+    ([(torch.float32, [0])], [])
+
+    Every gradient is checked (AGC-020 sparse, AGC-015 dtype) before anything is
+    modified; None gradients are skipped (AGC-013); a parameter listed twice is
+    clipped once. This loop touches every parameter, so it reads as few tensor
+    attributes as it can.
+    """
+    groups: dict[tasks.Key, list[tasks.Item]] = {}
+    excluded: list[Tensor] = []
+    seen: set[int] = set()
+    default = axes.is_default
+    for index, param in enumerate(params):
+        grad = param.grad
+        if grad is None:
+            continue
+        key = id(param)
+        if key in seen:
+            continue
+        seen.add(key)
+        dtype = grad.dtype
+        if grad.layout is not _STRIDED or dtype not in _SUPPORTED:
+            raise _bad_gradient(index, grad)
+        if default:
+            axis: int | _Excluded | None = 0 if grad.ndim >= 2 else None
+        else:
+            axis = axes(index, param)
+            if axis is EXCLUDED:
+                excluded.append(grad)
+                continue
+        group = groups.get((grad.device, dtype))
+        if group is None:
+            group = groups[(grad.device, dtype)] = []
+        group.append((param, grad, axis))  # type: ignore[arg-type]
+    return groups, excluded
+
+
+# --- 4. running the tasks, the results ----------------------------------------------------------
+
+
+class _Outcome(NamedTuple):
+    """Per unit of every task: gradient norm, bound and scale (on the first gradient's device)."""
+
+    g_norm: Tensor
+    bound: Tensor
+    scale: Tensor
+
+
+def _run(todo: list[tasks.Task], lam: float, floor: float, check_finite: bool) -> list[_Outcome]:
+    """Every task clipped; with ``check_finite`` every norm is taken (and checked) first."""
+    ones: dict[tuple[torch.device, torch.dtype], Tensor] = {}
+    if not check_finite:
+        return [_Outcome(*task.clip(lam, floor, _one_for(task, ones))) for task in todo]
+    normed = [task.norms() for task in todo]
+    _raise_if_nonfinite([g for _, g in normed])
+    outcomes = []
+    for task, (w_norm, g_norm) in zip(todo, normed, strict=True):
+        bound, scale = tasks.scales(w_norm, g_norm, lam, floor, _one_for(task, ones))
+        task.apply(scale)
+        outcomes.append(_Outcome(g_norm, bound, scale))
+    return outcomes
+
+
+def _one_for(task: tasks.Task, ones: dict[tuple[torch.device, torch.dtype], Tensor]) -> Tensor:
+    """A 0-dim 1 in the task's accumulation dtype and on its device, made once per call."""
+    key = (task.device, task.acc)
+    found = ones.get(key)
+    if found is None:
+        found = ones[key] = torch.ones((), dtype=task.acc, device=task.device)
+    return found
+
+
+def _raise_if_nonfinite(g_norms: list[Tensor]) -> None:
+    """AGC-023: one host sync, before anything is modified."""
+    if not g_norms:
+        return
+    first = g_norms[0].device
+    every = torch.cat([n.to(first, dtype=torch.float64) for n in g_norms])
+    if not bool(torch.isfinite(every).all()):
+        raise RuntimeError(
+            "adaptive_gradient_clip_: a gradient unit has a non-finite norm (NaN or inf); "
+            "pass error_if_nonfinite=False to clip anyway (NaN-norm units are then left "
+            "unchanged and inf-norm units are multiplied by 0)"
+        )
+
+
+def _joined(parts: list[Tensor], device: torch.device) -> Tensor:
+    return tasks.cat([p.to(device) for p in parts])
+
+
+def _global_norm(g_norms: Tensor, excluded: list[Tensor], acc: torch.dtype) -> Tensor:
+    """sqrt(sum of squared unit norms + squared norms of the ``excluded`` gradients), in ``acc``."""
+    parts = [torch.linalg.vector_norm(g_norms, dtype=acc)] if g_norms.numel() else []
+    parts += [mt.vector_norm(mt.real_view(g), acc).to(g_norms.device) for g in excluded]
+    if not parts:
+        return torch.zeros((), dtype=acc, device=g_norms.device)
+    return torch.linalg.vector_norm(torch.stack(parts))
+
+
+class AGCResult(NamedTuple):
+    """What :func:`adaptive_gradient_clip_with_norms_` did; 0-dim tensors, no host sync.
+
+    ``grad_norm_before`` / ``grad_norm_after``: the global L2 norm of every
+    gradient given (excluded ones included, a shared one once), before and
+    after clipping, derived from the unit norms AGC takes anyway:
+    ``sqrt(sum ||G_i||^2)`` and ``sqrt(sum (s_i ||G_i||)^2)``. float32, or
+    float64 when a gradient is float64/complex128.
+    """
+
+    units_clipped: Tensor
+    grad_norm_before: Tensor
+    grad_norm_after: Tensor
+
+
+def _clip(
+    parameters: Tensor | Iterable[Tensor] | nn.Module,
+    clip_factor: float,
+    eps: float,
+    unit_dim: UnitDim,
+    error_if_nonfinite: bool,
+    foreach: bool | None,
+) -> tuple[list[_Outcome], list[Tensor], list[Tensor]]:
+    """Check, collect, group, clip: ``(outcomes, clipped gradients' first ones, excluded)``."""
+    lam, floor = _check_arguments(clip_factor, eps, error_if_nonfinite, foreach)
+    declared: Mapping[Any, int | None] = {}
+    if isinstance(parameters, nn.Module):
+        declared = agc_unit_dims(parameters)
+        params: list[Tensor] = list(parameters.parameters())
+    else:
+        params = _as_list(parameters)
+    groups, excluded = _collect(params, _UnitAxes(unit_dim, declared))
+    with torch.no_grad():  # weights are read only (AGC-011)
+        outcomes = _run(tasks.plan(groups, foreach), lam, floor, error_if_nonfinite)
+    firsts = [items[0][1] for items in groups.values()]
+    return outcomes, firsts, excluded
+
+
+def _count(outcomes: list[_Outcome], device: torch.device) -> Tensor:
+    g_norm = _joined([o.g_norm for o in outcomes], device)
+    bound = _joined([o.bound for o in outcomes], device)
+    return (g_norm > bound).sum()  # AGC-001 / AGC-022: a NaN norm compares False
 
 
 def adaptive_gradient_clip_(
@@ -226,9 +459,9 @@ def adaptive_gradient_clip_(
         unit_dim: unit axes (module docstring); ``None``: dim 0 for rank >= 2.
         error_if_nonfinite: raise ``RuntimeError`` (before modifying anything) if
             a gradient unit's norm is NaN or infinite; costs one host sync.
-        foreach: ``None``/``True``: small same-shaped tensors are stacked and
-            written back with multi-tensor (``torch._foreach_*``) kernels;
-            ``False``: one tensor at a time.
+        foreach: ``None``/``True``: gradients are grouped and clipped with
+            multi-tensor kernels (packs of small gradients, blocks of large
+            ones: :mod:`impl._agc_tasks`); ``False``: one tensor at a time.
 
     Returns:
         A 0-dim int64 tensor on the first gradient's device (CPU when there is no
@@ -239,129 +472,47 @@ def adaptive_gradient_clip_(
         ValueError: ``clip_factor`` or ``eps`` <= 0 / NaN / inf (AGC-019), a sparse
             gradient (AGC-020), an unsupported dtype, an out-of-range unit axis.
     """
-    lam = _check_positive("clip_factor", clip_factor)
-    floor = _check_positive("eps", eps)
-    if not isinstance(error_if_nonfinite, bool):
-        raise TypeError(f"error_if_nonfinite must be a bool, got {error_if_nonfinite!r}")
-    if foreach is not None and not isinstance(foreach, bool):
-        raise TypeError(f"foreach must be None or a bool, got {foreach!r}")
-
-    declared: Mapping[Any, int | None] = {}
-    if isinstance(parameters, nn.Module):
-        declared = agc_unit_dims(parameters)
-        params: list[Tensor] = list(parameters.parameters())
-    else:
-        params = _as_list(parameters)
-
-    explicit: Mapping[Any, int | None] | None = None
-    rule: Callable[[Tensor], int | None] | None = None
-    fixed: int | None = None
-    if isinstance(unit_dim, Mapping):
-        explicit = unit_dim
-    elif callable(unit_dim):
-        rule = unit_dim
-    elif unit_dim is not None:
-        fixed = _check_axis(unit_dim, "unit_dim")
-
-    stack = foreach is not False
-    groups: dict[tuple[Any, ...], _Group] = {}
-    seen: set[int] = set()
-    for index, param in enumerate(params):
-        grad = param.grad
-        if grad is None or id(param) in seen:  # AGC-013; a shared parameter is clipped once
-            continue
-        seen.add(id(param))
-        if grad.layout != torch.strided:  # AGC-020
-            raise ValueError(
-                f"parameter {index} has a sparse gradient (layout {grad.layout}): "
-                "adaptive_gradient_clip_ clips dense (strided) gradients only"
-            )
-        if grad.dtype not in _SUPPORTED:
-            raise ValueError(
-                f"parameter {index} has a gradient of dtype {grad.dtype}; supported dtypes: "
-                f"{', '.join(str(d) for d in SUPPORTED_DTYPES)}"
-            )
-        # Unit axis: explicit mapping entry > module declaration > rule / int / default.
-        if explicit is not None and (found := explicit.get(param, _MISSING)) is not _MISSING:
-            axis = _check_axis(found, f"unit_dim[parameter {index}]")
-            if axis is None:
-                continue
-        elif declared and param in declared:
-            axis = declared[param]
-            if axis is None:
-                continue
-        elif rule is not None:
-            axis = _check_axis(rule(param), f"unit_dim(parameter {index})")
-            if axis is None:
-                continue
-        else:
-            axis = 0 if fixed is None else fixed
-        ndim = grad.ndim
-        if ndim <= 1:
-            unit: int | None = None  # AGC-003
-        elif -ndim <= axis < ndim:
-            unit = axis % ndim
-        else:
-            raise ValueError(
-                f"unit axis {axis} is out of range for parameter {index} of shape "
-                f"{tuple(grad.shape)} (allowed: {-ndim} to {ndim - 1})"
-            )
-        key: tuple[Any, ...] = (grad.device, grad.dtype, grad.shape, unit)
-        if not stack or grad.numel() > _STACK_LIMIT:
-            key = (*key, index)
-        group = groups.get(key)
-        if group is None:
-            group = groups[key] = _Group(unit)
-        group.weights.append(param)  # read only, under no_grad below (AGC-011)
-        group.grads.append(grad)
-
-    counts: list[Tensor] = []
-    norms: list[Tensor] = []
-    with torch.no_grad():
-        for group in groups.values():
-            acc = torch.float64 if group.grads[0].dtype in _WIDE else torch.float32
-            if len(group.grads) == 1:
-                g_all = group.grads[0].unsqueeze(0)
-                w_all = group.weights[0].unsqueeze(0)
-            else:
-                g_all = torch.stack(group.grads)
-                w_all = torch.stack(group.weights)
-            g_norm = _unit_norms(g_all, group.axis, acc)
-            w_norm = _unit_norms(w_all, group.axis, acc)
-            bound = torch.clamp(w_norm, min=floor) * lam  # AGC-009 (NaN stays NaN)
-            clipped = g_norm > bound  # AGC-001 / AGC-022: NaN compares False
-            # The division only matters where clipped (g_norm > bound >= 0), so no 0/0 (AGC-010).
-            group.scale = torch.where(clipped, bound / g_norm, torch.ones_like(g_norm))
-            counts.append(clipped.sum())
-            if error_if_nonfinite:
-                norms.append(g_norm.flatten())
-
-        if error_if_nonfinite and norms:  # AGC-023: one sync, before anything is modified
-            first = norms[0].device
-            every = torch.cat([n.to(first, dtype=torch.float64) for n in norms])
-            if not bool(torch.isfinite(every).all()):
-                raise RuntimeError(
-                    "adaptive_gradient_clip_: a gradient unit has a non-finite norm (NaN or inf); "
-                    "pass error_if_nonfinite=False to clip anyway (NaN-norm units are then left "
-                    "unchanged and inf-norm units are multiplied by 0)"
-                )
-
-        for group in groups.values():
-            assert group.scale is not None
-            # Real views make the factor 1.0 exact for complex entries too (AGC-004).
-            targets = [
-                torch.view_as_real(g) if g.is_complex() and not g.is_conj() else g
-                for g in group.grads
-            ]
-            shape = [1] * targets[0].ndim
-            if group.axis is not None:
-                shape[group.axis] = group.scale.shape[1]
-            if len(targets) == 1:
-                targets[0].mul_(group.scale.view(shape))  # exact for factor 1.0 (AGC-004)
-            else:
-                _mul_each(targets, list(group.scale.view(-1, *shape).unbind(0)))
-
-    if not counts:
+    outcomes, firsts, _ = _clip(parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach)
+    if not outcomes:
         return torch.zeros((), dtype=torch.int64)
-    device = counts[0].device
-    return torch.stack([c.to(device) for c in counts]).sum()
+    return _count(outcomes, firsts[0].device)
+
+
+def adaptive_gradient_clip_with_norms_(
+    parameters: Tensor | Iterable[Tensor] | nn.Module,
+    clip_factor: float = 0.01,
+    eps: float = 1e-3,
+    *,
+    unit_dim: UnitDim = None,
+    error_if_nonfinite: bool = False,
+    foreach: bool | None = None,
+) -> AGCResult:
+    """:func:`adaptive_gradient_clip_`, also returning the global gradient norms before and after.
+
+    >>> import torch
+    >>> w = torch.nn.Parameter(torch.tensor([[3.0, 4.0], [1.0, 0.0]]))
+    >>> w.grad = torch.tensor([[30.0, 40.0], [0.0, 0.05]])  # unit norms 50, 0.05; bounds 0.5, 0.1
+    >>> out = adaptive_gradient_clip_with_norms_([w], clip_factor=0.1)
+    >>> int(out.units_clipped), round(float(out.grad_norm_before), 4)
+    (1, 50.0)
+    >>> round(float(out.grad_norm_after), 4)                   # sqrt(0.5**2 + 0.05**2)
+    0.5025
+
+    The norms cost no extra pass over the gradients (see :class:`AGCResult`);
+    the clipping dispatch uses them for its 'agc' statistics.
+    """
+    outcomes, firsts, excluded = _clip(
+        parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach
+    )
+    first = [*firsts, *excluded][:1]
+    device = first[0].device if first else torch.device("cpu")
+    wide = any(g.dtype in mt.WIDE for g in [*firsts, *excluded])
+    acc = torch.float64 if wide else torch.float32
+    if outcomes:
+        count = _count(outcomes, device)
+        g_norm = _joined([o.g_norm for o in outcomes], device)
+        after = g_norm * _joined([o.scale for o in outcomes], device)
+    else:
+        count = torch.zeros((), dtype=torch.int64, device=device)
+        g_norm = after = torch.zeros(0, dtype=acc, device=device)
+    return AGCResult(count, _global_norm(g_norm, excluded, acc), _global_norm(after, excluded, acc))

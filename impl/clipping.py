@@ -13,15 +13,22 @@ Traceback (most recent call last):
 ValueError: algorithm 'bogus' is not a gradient clipping algorithm: allowed are 'norm', ...
 
 Rules (clauses AGC-026 to AGC-031): a value of None or <= 0 means no clipping;
-``'norm'`` is the rule of ``torch.nn.utils.clip_grad_norm_(max_norm=value)``
-(scale every gradient by ``min(1, value / (total_norm + 1e-6))``), applied with
-the total norm this function takes anyway, on ``view_as_real`` for complex
-gradients (torch's own call would take it a second time, through the slow
-complex-norm kernel on CPU); ``'value'``
-is ``torch.nn.utils.clip_grad_value_(clip_value=value)``, ``'agc'`` is
+``'norm'`` is ``torch.nn.utils.clip_grad_norm_(max_norm=value)``, computed as
+torch computes it (the same per-tensor norms, in the same order, the same
+``min(1, value / (total_norm + 1e-6))`` factor, so the same gradients bit for
+bit) except that complex norms are taken on ``view_as_real`` (torch's complex
+norm kernel is ~70x slower on CPU) and float16 norms are accumulated in float32
+(torch rounds each to float16, so a gradient whose norm exceeds 65504 makes the
+total infinite and the factor 0). ``'value'`` is
+``torch.nn.utils.clip_grad_value_(clip_value=value)``, ``'agc'`` is
 :func:`impl.agc.adaptive_gradient_clip_` with ``clip_factor=value``. Any other
 algorithm raises, whatever the value (the upstream dispatch fell through
 silently). A spec training config (either side) can supply algorithm and value.
+
+The before/after norms cost no extra pass for 'norm' and 'agc': 'norm' reports
+the total norm it clips with, and ``total * factor`` after; 'agc' derives both
+from the unit norms AGC takes (:func:`impl.agc.adaptive_gradient_clip_with_norms_`).
+'value' and no clipping take them with :func:`global_grad_norm`.
 """
 
 from __future__ import annotations
@@ -34,15 +41,14 @@ from typing import NamedTuple
 import torch
 from torch import Tensor, nn
 
-from impl.agc import _WIDE, UnitDim, _mul_each, adaptive_gradient_clip_
+from impl import _multi_tensor as mt
+from impl.agc import UnitDim, adaptive_gradient_clip_with_norms_
 from spec.config import TFTrainingConfig, TorchTrainingConfig
 
 __all__ = ["ALGORITHMS", "ClipResult", "clip_gradients_", "global_grad_norm"]
 
 ALGORITHMS: tuple[str, ...] = ("norm", "value", "agc")
 """The algorithms the dispatch knows, as the config contract allows them (CFG-001)."""
-
-_HALF = (torch.float16, torch.bfloat16)
 
 
 class ClipResult(NamedTuple):
@@ -58,13 +64,6 @@ class ClipResult(NamedTuple):
     units_clipped: Tensor
 
 
-def _norms(tensors: list[Tensor]) -> list[Tensor]:
-    try:
-        return list(torch._foreach_norm(tensors, 2))
-    except (RuntimeError, TypeError, AttributeError):  # private kernel: fall back per tensor
-        return [torch.linalg.vector_norm(t) for t in tensors]
-
-
 def global_grad_norm(grads: Iterable[Tensor]) -> Tensor:
     """The L2 norm of all ``grads`` together, without a host sync.
 
@@ -78,20 +77,20 @@ def global_grad_norm(grads: Iterable[Tensor]) -> Tensor:
     """
     groups: dict[tuple[torch.device, torch.dtype], list[Tensor]] = {}
     for g in grads:
-        real = torch.view_as_real(g.resolve_conj()) if g.is_complex() else g
+        real = mt.real_view(g)
         groups.setdefault((g.device, real.dtype), []).append(real)
     if not groups:
         return torch.zeros(())
-    wide = any(dtype in _WIDE for _, dtype in groups)
+    wide = any(dtype in mt.WIDE for _, dtype in groups)
     acc = torch.float64 if wide else torch.float32
     device = next(iter(groups))[0]
     partial: list[Tensor] = []
     with torch.no_grad():
         for (_, dtype), tensors in groups.items():
-            if dtype in _HALF:  # half norms would overflow their own dtype above 65504
-                norms = [torch.linalg.vector_norm(t, dtype=torch.float32) for t in tensors]
+            if dtype in mt.HALF:  # half norms would overflow their own dtype above 65504
+                norms = [mt.vector_norm(t, torch.float32) for t in tensors]
             else:
-                norms = _norms(tensors)
+                norms = mt.norms(tensors)
             partial.append(torch.linalg.vector_norm(torch.stack(norms).to(device, acc)))
         return torch.linalg.vector_norm(torch.stack(partial))
 
@@ -102,7 +101,37 @@ def _scale_all(grads: list[Tensor], factor: Tensor, foreach: bool | None) -> Non
         for g in grads:
             g.mul_(factor)
     else:
-        _mul_each(grads, [factor] * len(grads))
+        mt.mul_each_(grads, [factor] * len(grads))
+
+
+def _clip_norm_(
+    grads: list[Tensor], max_norm: float, foreach: bool | None, error_if_nonfinite: bool
+) -> ClipResult:
+    """AGC-027: clip_grad_norm_'s arithmetic; before = its total norm, after = total * factor."""
+    first = grads[0].device
+    groups = mt.group_by_device_and_dtype(grads)
+    norms: list[Tensor] = []
+    with torch.no_grad():
+        for (_, dtype), group in groups.items():
+            if dtype.is_complex:  # modulus through the real view: the fast kernel on CPU
+                norms.extend(mt.norms([mt.real_view(g) for g in group]))
+            elif dtype == torch.float16:  # float32 accumulation: no overflow above 65504
+                norms.extend(mt.vector_norm(g, torch.float32) for g in group)
+            elif foreach is False:
+                norms.extend(torch.linalg.vector_norm(g) for g in group)
+            else:
+                norms.extend(mt.norms(group))
+        total = torch.linalg.vector_norm(torch.stack([n.to(first) for n in norms]))
+        if error_if_nonfinite:
+            _raise_if_nonfinite(total)
+        # The factor is applied as torch applies it: a 0-dim tensor per device.
+        coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+        for (device, _), group in groups.items():
+            _scale_all(group, coef.to(device), foreach)
+        wide = any(dtype in mt.WIDE for _, dtype in groups)
+        before = total.to(torch.float64 if wide else torch.float32)
+        count = (before > max_norm).to(torch.int64)
+        return ClipResult(before, before * coef.to(before.dtype), count)
 
 
 def _check_value(value: object) -> float | None:
@@ -193,46 +222,46 @@ def clip_gradients_(
     else:
         params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = [p.grad for p in params if p.grad is not None]
-    before = global_grad_norm(grads)
-    zero = torch.zeros((), dtype=torch.int64, device=before.device)
     if threshold is None or threshold <= 0.0 or not grads:  # AGC-026: no clipping at all
         # (no gradients: nothing to clip; torch's clip_grad_value_ fails on an empty list)
-        return ClipResult(before, before.clone(), zero)
-    if error_if_nonfinite and not bool(torch.isfinite(before)):
-        raise RuntimeError(
-            f"the global gradient norm is {float(before)}: not clipping non-finite gradients "
-            "(pass error_if_nonfinite=False to clip anyway)"
+        before = global_grad_norm(grads)
+        return ClipResult(
+            before, before.clone(), torch.zeros((), dtype=torch.int64, device=before.device)
         )
     if algo == "norm":  # AGC-027
-        # torch.nn.utils.clip_grad_norm_'s rule, applied with the norm already taken above:
-        # torch's own call would take it again, through the slow complex-norm kernel on CPU.
-        # The factor is applied as torch applies it (a 0-dim tensor per device, so a half
-        # gradient sees the factor rounded to half, exactly as clip_grad_norm_ does).
-        coef = torch.clamp(threshold / (before + 1e-6), max=1.0)
-        by_device: dict[torch.device, list[Tensor]] = {}
-        for g in grads:
-            by_device.setdefault(g.device, []).append(g)
-        for device, group in by_device.items():
-            _scale_all(group, coef.to(device), foreach)
-        count = (before > threshold).to(torch.int64)
-    elif algo == "value":  # AGC-028
-        for index, g in enumerate(grads):
-            if g.is_complex():
-                raise ValueError(
-                    f"algorithm 'value' cannot clip complex gradients (gradient {index} is "
-                    f"{g.dtype}): use 'norm' or 'agc'"
-                )
-        over = [(g.abs() > threshold).sum() for g in grads]
-        count = torch.stack([c.to(zero.device) for c in over]).sum() if over else zero
-        # `foreach` is passed only when set, so the call works on every torch version.
-        extra = {} if foreach is None else {"foreach": foreach}
-        torch.nn.utils.clip_grad_value_(params, clip_value=threshold, **extra)
-    else:  # AGC-029
-        count = adaptive_gradient_clip_(
+        return _clip_norm_(grads, threshold, foreach, error_if_nonfinite)
+    if algo == "agc":  # AGC-029
+        if error_if_nonfinite:  # checked on the global norm, before anything is modified
+            _raise_if_nonfinite(global_grad_norm(grads))
+        out = adaptive_gradient_clip_with_norms_(
             module if module is not None else params,
             clip_factor=threshold,
             eps=eps,
             unit_dim=unit_dim,
             foreach=foreach,
         )
-    return ClipResult(before, global_grad_norm(grads), count.to(zero.device))
+        return ClipResult(out.grad_norm_before, out.grad_norm_after, out.units_clipped)
+    # AGC-028: 'value'
+    before = global_grad_norm(grads)
+    if error_if_nonfinite:
+        _raise_if_nonfinite(before)
+    for index, g in enumerate(grads):
+        if g.is_complex():
+            raise ValueError(
+                f"algorithm 'value' cannot clip complex gradients (gradient {index} is "
+                f"{g.dtype}): use 'norm' or 'agc'"
+            )
+    over = [(g.abs() > threshold).sum() for g in grads]
+    count = torch.stack([c.to(before.device) for c in over]).sum()
+    # `foreach` is passed only when set, so the call works on every torch version.
+    extra = {} if foreach is None else {"foreach": foreach}
+    torch.nn.utils.clip_grad_value_(params, clip_value=threshold, **extra)
+    return ClipResult(before, global_grad_norm(grads), count)
+
+
+def _raise_if_nonfinite(norm: Tensor) -> None:
+    if not bool(torch.isfinite(norm)):
+        raise RuntimeError(
+            f"the global gradient norm is {float(norm)}: not clipping non-finite gradients "
+            "(pass error_if_nonfinite=False to clip anyway)"
+        )

@@ -151,9 +151,10 @@ def training_step(
     if scaler is not None:
         scaler.unscale_(optimizer)  # TRN-001: clip true gradients, never scaled ones
     # TRN-004: clip what the optimizer steps (and the scaler unscaled), with the model's
-    # declared AGC unit axes.
+    # declared AGC unit axes (walked only when AGC will use them).
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    clipped = clip_gradients_(params, config=config, unit_dim=agc_unit_dims(model))
+    dims = agc_unit_dims(model) if config.gradient_clip_algorithm == "agc" else None
+    clipped = clip_gradients_(params, config=config, unit_dim=dims)
     if scaler is not None:
         scaler.step(optimizer)  # skips the step when unscale_ found inf/NaN (TRN-007)
         scaler.update()

@@ -17,6 +17,8 @@ import torch
 from torch import nn
 
 import impl
+import impl._agc_tasks as tasks_mod
+import impl.agc as agc_mod
 from impl.agc import SUPPORTED_DTYPES, adaptive_gradient_clip_, agc_unit_dims
 from spec.reference import agc_reference
 
@@ -419,6 +421,14 @@ def test_no_host_sync(host_reads: list[str]) -> None:
         )
     ]
     params += [_param(torch.randn(40000, generator=gen), torch.randn(40000, generator=gen))]
+    params += [  # half rows (through a float32 buffer) and a 4-D pack entry
+        _param(
+            torch.randn(200, 100, generator=gen),
+            torch.randn(200, 100, generator=gen),
+            torch.bfloat16,
+        ),
+        _param(torch.randn(4, 3, 2, 2, generator=gen), torch.randn(4, 3, 2, 2, generator=gen)),
+    ]
     host_reads.clear()  # only the calls below count
     adaptive_gradient_clip_(params, 0.01)
     adaptive_gradient_clip_(params, 0.01, unit_dim=1, foreach=False)
@@ -455,3 +465,253 @@ def test_falls_back_when_the_private_multi_tensor_kernel_refuses(
     adaptive_gradient_clip_(got, 0.01)
     for a, b in zip(expected, got, strict=True):
         assert torch.equal(a.grad, b.grad)
+
+
+# --- the stages: unit axes, collection, grouping, scales -----------------------------------------
+
+
+def test_unit_axes_precedence_and_exclusion() -> None:
+    """AGC-024: mapping entry > module declaration > callable/int/default; None excludes."""
+    a, b, c, v = torch.ones(2, 3), torch.ones(2, 3), torch.ones(2, 3), torch.ones(4)
+    axes = agc_mod._UnitAxes({a: 1, b: None}, {a: 0, c: 1})
+    assert [axes(0, a), axes(1, b), axes(2, c), axes(3, v)] == [1, agc_mod.EXCLUDED, 1, None]
+    assert not axes.is_default
+    rule = agc_mod._UnitAxes(lambda t: -1, {c: 0})
+    assert [rule(0, a), rule(1, c)] == [1, 0]  # a negative axis is normalised
+    assert agc_mod._UnitAxes(None, {}).is_default
+    assert agc_mod._UnitAxes({}, {}).is_default  # an empty mapping changes nothing
+    assert not agc_mod._UnitAxes(0, {}).is_default
+    with pytest.raises(ValueError, match=r"unit axis -3 is out of range for parameter 4"):
+        agc_mod._UnitAxes(-3, {})(4, a)
+
+
+def test_collect_groups_by_device_and_dtype_in_order() -> None:
+    """Groups in first-appearance order; duplicates once; excluded aside; None grads skipped."""
+    f32 = _param(torch.ones(2, 2), torch.ones(2, 2))
+    f64 = _param(torch.ones(3), torch.ones(3), torch.float64)
+    other = _param(torch.ones(2, 2), torch.ones(2, 2))
+    bare = nn.Parameter(torch.ones(2))
+    groups, excluded = agc_mod._collect(
+        [f64, f32, bare, f32, other], agc_mod._UnitAxes({other: None}, {})
+    )
+    assert [dtype for _, dtype in groups] == [torch.float64, torch.float32]
+    assert [[w for w, _, _ in items] for items in groups.values()] == [[f64], [f32]]
+    assert [axis for items in groups.values() for _, _, axis in items] == [None, 0]
+    assert len(excluded) == 1 and excluded[0] is other.grad
+
+
+def test_collect_checks_every_gradient_first() -> None:
+    """AGC-015/AGC-020: the bad gradient is named by its index, nothing is clipped before."""
+    good = _param([[1.0, 0.0]], [[100.0, 0.0]])
+    ints = nn.Parameter(torch.ones(2, dtype=torch.float32))
+    ints.grad = torch.ones(2)
+    ints.grad.data = torch.ones(2, dtype=torch.int32)  # an unsupported dtype behind the check
+    with pytest.raises(ValueError, match=r"parameter 1 has a gradient of dtype torch.int32"):
+        adaptive_gradient_clip_([good, ints], 0.01)
+    assert float(good.grad[0, 0]) == 100.0
+
+
+def _kinds(params: list[nn.Parameter], foreach: bool | None = None, **dims: Any) -> list[str]:
+    groups, _ = agc_mod._collect(params, agc_mod._UnitAxes(dims.get("unit_dim"), {}))
+    with torch.no_grad():
+        return [type(t).__name__ for t in tasks_mod.plan(groups, foreach)]
+
+
+def test_plan_routes_each_gradient_to_its_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small -> one pack; large with contiguous units -> one Rows; the rest -> single tensors."""
+    monkeypatch.setattr(tasks_mod, "PACK_LIMIT", 8)
+    monkeypatch.setattr(tasks_mod, "BLOCK", 40)
+    small = [_param(torch.ones(2, 3), torch.ones(2, 3)) for _ in range(3)]
+    large = _param(torch.ones(10, 6), torch.ones(10, 6))  # 60 elements: 2 blocks of rows
+    long_vector = _param(torch.ones(50), torch.ones(50))  # one unit: a block of its own
+    strided = _param(torch.ones(6, 10), torch.ones(10, 6).t())  # large, not contiguous
+    conj = nn.Parameter(torch.ones(3, dtype=torch.complex64))
+    conj.grad = torch.ones(3, dtype=torch.complex64).conj()
+    empty = _param(torch.ones(0, 4), torch.ones(0, 4))
+    params = [*small, large, long_vector, strided, conj, empty]
+    # float32: the strided one alone, the smalls in one pack, the large ones in one Rows;
+    # complex64: the conjugated one alone.
+    assert _kinds(params) == ["Single", "Pack", "Rows", "Single"]
+    assert _kinds([large], unit_dim=1) == ["Single"]  # units not contiguous
+    assert set(_kinds(params, foreach=False)) == {"Single"}
+    assert len(_kinds(params, foreach=False)) == 8  # everything but the empty gradient
+
+
+def test_row_blocks_cut_large_gradients_along_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tasks_mod, "BLOCK", 12)
+    g, w = torch.arange(40.0).view(10, 4), torch.ones(10, 4)
+    blocks = tasks_mod._row_blocks([((w, g, 0), 40)], complex_=False)
+    assert [(b[0].shape[0], b[2], n) for b, n in blocks] == [(3, 3, 12)] * 3 + [(1, 1, 4)]
+    assert torch.equal(torch.cat([b[0] for b, _ in blocks]), g)  # views, in order
+
+
+def test_runs_split_at_the_limit() -> None:
+    runs = tasks_mod._runs([("a", 4), ("b", 4), ("c", 9), ("d", 1)], 8)
+    assert [[x for x, _ in run] for run in runs] == [["a", "b"], ["c"], ["d"]]
+
+
+def test_scales_follow_the_rule_under_ieee_comparison() -> None:
+    """AGC-001/004/009/010/022: the scale per unit, including the non-finite cases."""
+    nan, inf = math.nan, math.inf
+    w = torch.tensor([5.0, 0.0, 5.0, 5.0, 5.0, nan, 5.0, inf])
+    g = torch.tensor([50.0, 1.0, 0.1, 0.0, nan, 1.0, inf, 1.0])
+    bound, scale = tasks_mod.scales(w, g, 0.1, 1e-3, torch.ones(()))
+    want_bound = [0.5, 1e-4, 0.5, 0.5, 0.5, nan, 0.5, inf]
+    want_scale = [0.01, 1e-4, 1.0, 1.0, 1.0, 1.0, 0.0, 1.0]
+    torch.testing.assert_close(bound, torch.tensor(want_bound), equal_nan=True)
+    torch.testing.assert_close(scale, torch.tensor(want_scale), rtol=1e-6, atol=0)
+    assert scale[2:6].eq(1.0).all()  # exactly 1: the unit is left bit-for-bit
+
+
+def test_factors_broadcast_against_each_gradient() -> None:
+    scale = torch.arange(1.0, 8.0)
+    factors = tasks_mod._factors(scale, [0, 0, 2, 4, 4], [1, 1, 2, 1, 2])
+    assert [tuple(f.shape) for f in factors] == [(), (), (2, 1), (1, 1, 1, 1), (2, 1, 1, 1)]
+    assert [f.flatten().tolist() for f in factors] == [[1.0], [2.0], [3.0, 4.0], [5.0], [6.0, 7.0]]
+
+
+# --- every path: one rounding, unclipped units untouched -----------------------------------------
+
+PATHS = ("pack", "rows", "single")
+
+
+def _np64(t: torch.Tensor) -> np.ndarray:
+    wide = torch.complex128 if t.is_complex() else torch.float64
+    return t.detach().to(wide).numpy()
+
+
+def _route(path: str, monkeypatch: pytest.MonkeyPatch) -> bool | None:
+    """Limits sending the tests' small gradients down ``path``; returns the foreach argument."""
+    if path == "rows":
+        monkeypatch.setattr(tasks_mod, "PACK_LIMIT", 0)
+    return False if path == "single" else None
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize(
+    ("dtype", "weight", "grad", "lam", "want"),
+    [
+        # bound 0.1 (float32), scale 0.1/3 in float32; 3 * scale rounded once to bfloat16 is
+        # 0.10009765625 -- rounding the scale to bfloat16 first would give 0.1005859375.
+        (torch.bfloat16, 1.0, 3.0, 0.1, 0.10009765625),
+        # timm's fp16 failure: the scale 1.6e-7 is subnormal in float16 (1.79e-7 there, so
+        # 62.5 * 1.79e-7 = 1.12e-5); in float32 the product is 1e-5, rounded once.
+        (torch.float16, 0.0, 62.5, 0.01, float(torch.tensor(1e-5).half())),
+    ],
+)
+def test_half_products_are_formed_in_float32_and_rounded_once(
+    path: str,
+    dtype: torch.dtype,
+    weight: float,
+    grad: float,
+    lam: float,
+    want: float,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The issue-13 behaviour pin: the bound rounded once from a float32 computation."""
+    foreach = _route(path, monkeypatch)
+    p = _param([[weight, 0.0], [1.0, 0.0]], [[grad, 0.0], [1e-4, 0.0]], dtype)
+    n = adaptive_gradient_clip_([p], clip_factor=lam, eps=1e-3, foreach=foreach)
+    assert float(p.grad[0, 0]) == want and float(p.grad[0, 1]) == 0.0
+    assert float(p.grad[1, 0]) == float(torch.tensor(1e-4, dtype=dtype))  # unclipped, as it was
+    assert int(n) == 1
+
+
+@pytest.mark.parametrize("path", PATHS)
+@pytest.mark.parametrize("dtype", SUPPORTED_DTYPES, ids=str)
+def test_every_path_agrees_with_the_reference(
+    path: str, dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AGC-004/017 on each path: mixed ranks and axes; unclipped units bit-for-bit."""
+    foreach = _route(path, monkeypatch)
+    gen = torch.Generator().manual_seed(7)
+    shapes = [((), None), ((5,), None), ((4, 3), 0), ((3, 4, 2), 1), ((2, 3, 2, 2), 0)]
+    params, dims = [], {}
+    for shape, axis in shapes:
+        real = torch.float64
+        w = torch.randn(shape, generator=gen, dtype=real)
+        g = torch.randn(shape, generator=gen, dtype=real) * 0.02
+        if len(shape) >= 2:  # about half the units far above their bound, half far below
+            spread = torch.tensor([30.0, 0.01] * shape[axis], dtype=real)[: shape[axis]]
+            g = g * spread.view([-1 if d == axis else 1 for d in range(len(shape))])
+        if dtype.is_complex:
+            w, g = torch.complex(w, w.flip(-1) if w.ndim else w), torch.complex(g, -g)
+        p = _param(w, g, dtype)
+        params.append(p)
+        dims[p] = 0 if axis is None else axis
+    before = [p.grad.clone() for p in params]
+    want, masks = agc_reference(
+        [_np64(p) for p in params], [_np64(b) for b in before], 0.05, 1e-3, [a for _, a in shapes]
+    )
+    count = adaptive_gradient_clip_(params, 0.05, unit_dim=dims, foreach=foreach)
+    tol = {torch.float16: 2e-3, torch.bfloat16: 1.6e-2, torch.float64: 1e-12}.get(dtype, 2e-6)
+    for p, b, expected, mask, (_, axis) in zip(params, before, want, masks, shapes, strict=True):
+        np.testing.assert_allclose(_np64(p.grad), expected, rtol=tol, atol=0)
+        for i, clipped in enumerate(np.atleast_1d(mask)):
+            if not clipped:  # AGC-004: bit-for-bit
+                unit = ... if axis is None else (slice(None),) * axis + (i,)
+                assert torch.equal(p.grad[unit], b[unit])
+    assert int(count) == sum(int(np.sum(m)) for m in masks)
+
+
+def test_error_switch_on_half_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """AGC-023 on the rows path: all norms first, then the same result as in one go."""
+    monkeypatch.setattr(tasks_mod, "PACK_LIMIT", 0)
+    a = _param(torch.ones(3, 4), torch.full((3, 4), 5.0), torch.bfloat16)
+    b = _param(torch.ones(3, 4), torch.full((3, 4), 5.0), torch.bfloat16)
+    adaptive_gradient_clip_([a], 0.1)
+    adaptive_gradient_clip_([b], 0.1, error_if_nonfinite=True)
+    assert torch.equal(a.grad, b.grad) and float(a.grad.float().norm(dim=1)[0]) == pytest.approx(
+        0.2, rel=1e-2
+    )
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_norms_before_and_after_are_the_global_norms(
+    path: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AGCResult: derived norms equal the recomputed global norms, excluded gradients included."""
+    from impl.agc import adaptive_gradient_clip_with_norms_
+
+    foreach = _route(path, monkeypatch)
+    gen = torch.Generator().manual_seed(11)
+    params = [
+        _param(torch.randn(4, 3, generator=gen), torch.randn(4, 3, generator=gen) * 5)
+        for _ in range(3)
+    ]
+    params.append(_param(torch.randn(2, 2, generator=gen), torch.randn(2, 2, generator=gen) * 5))
+    params.append(params[0])  # listed twice: counted once
+
+    def norm64() -> float:
+        unique = {id(p): p for p in params}.values()
+        return math.sqrt(sum(float(p.grad.double().square().sum()) for p in unique))
+
+    before = norm64()
+    out = adaptive_gradient_clip_with_norms_(
+        params, 0.01, unit_dim={params[3]: None}, foreach=foreach
+    )
+    assert out.grad_norm_before.dtype == torch.float32
+    assert float(out.grad_norm_before) == pytest.approx(before, rel=1e-6)
+    assert float(out.grad_norm_after) == pytest.approx(norm64(), rel=1e-5)
+    assert float(out.grad_norm_after) > float(params[3].grad.norm())  # excluded one counted
+    assert int(out.units_clipped) == 12
+    none = adaptive_gradient_clip_with_norms_([nn.Parameter(torch.ones(2))], 0.01)
+    assert [float(t) for t in none] == [0.0, 0.0, 0.0]
+
+
+def test_large_half_gradients_and_long_units(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Half norms above the chunk size of impl._multi_tensor are reduced in chunks, exactly so."""
+    import impl._multi_tensor as mt
+
+    monkeypatch.setattr(mt, "DIRECT", 8)
+    monkeypatch.setattr(mt, "CHUNK", 16)
+    gen = torch.Generator().manual_seed(3)
+    w = torch.randn(3, 40, generator=gen)
+    g = torch.randn(3, 40, generator=gen)
+    a, b = _param(w, g, torch.bfloat16), _param(w.reshape(-1), g.reshape(-1), torch.bfloat16)
+    ref_a, _ = agc_reference([_np64(w.bfloat16())], [_np64(g.bfloat16())], 0.01, 1e-3, [0])
+    adaptive_gradient_clip_([a], 0.01, foreach=False)  # the single path: chunked row norms
+    adaptive_gradient_clip_([b], 0.01, foreach=False)  # one long unit: chunked total norm
+    np.testing.assert_allclose(a.grad.double().numpy(), ref_a[0], rtol=1e-2)
+    bound = 0.01 * float(w.bfloat16().float().norm())
+    assert float(b.grad.float().norm()) == pytest.approx(bound, rel=1e-2)

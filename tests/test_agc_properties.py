@@ -121,3 +121,34 @@ def test_property_catches_faulty_dispatch_or_step(targets: Targets, pid: str) ->
         run_property(
             prop, targets, phases=(Phase.generate,), database=None, report_multiple_bugs=False
         )
+
+
+ROUTINGS: dict[str, dict[str, int]] = {
+    "every gradient large": {"PACK_LIMIT": 0},
+    "row blocks of ~7 elements": {"PACK_LIMIT": 0, "BLOCK": 7},
+    "packs of ~5 elements": {"PACK_MAX": 5},
+}
+"""Limits of impl._agc_tasks (AGC's grouping) that send the (small) drawn gradients down
+its other paths: rows and single tensors, rows split into many blocks, packs split in many."""
+
+ROUTED = [p for p in MINE if p.id.startswith("agc.") or p.id == "clip.agc_matches_reference"]
+
+
+@pytest.mark.parametrize("routing", [*ROUTINGS, "foreach=False"])
+@pytest.mark.parametrize("prop", ROUTED, ids=lambda p: p.id)
+def test_property_holds_on_every_grouping_path(
+    prop: Property, routing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every AGC clause holds whichever way AGC groups the gradients (packs, row
+    of rows, single tensors): the drawn gradients are small, so the limits are lowered."""
+    import functools
+
+    import impl._agc_tasks
+
+    agc: Any = impl.adaptive_gradient_clip_
+    if routing == "foreach=False":
+        agc = functools.partial(impl.adaptive_gradient_clip_, foreach=False)
+    else:
+        for name, value in ROUTINGS[routing].items():
+            monkeypatch.setattr(impl._agc_tasks, name, value)
+    run_property(prop, Targets(agc=agc, clip=impl.clip_gradients_), max_examples=12)

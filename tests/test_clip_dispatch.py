@@ -174,6 +174,82 @@ def test_global_grad_norm_dtypes() -> None:
 def test_no_host_sync(host_reads: list[str]) -> None:
     """AGC-025 for the dispatch: no tensor is read on the host by any algorithm."""
     ps = _params([3.0, 1.0], [4.0, 0.5])
+    ps += _mixed([torch.bfloat16, torch.float16, torch.float64])
+    big = nn.Parameter(torch.ones(300, 100))
+    big.grad = torch.ones(300, 100)
+    cplx = _mixed([torch.complex64])
     for algorithm in ALGORITHMS:
-        clip_gradients_(ps, algorithm, 0.5)
+        clip_gradients_([*ps, big, *(cplx if algorithm != "value" else [])], algorithm, 0.5)
     assert host_reads == []
+
+
+# --- 'norm' is clip_grad_norm_'s arithmetic; the statistics cost no extra pass ------------------
+
+
+def _mixed(dtypes: list[torch.dtype], seed: int = 0) -> list[nn.Parameter]:
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for k, dtype in enumerate(dtypes):
+        shape = [(7, 5), (13,), (3, 4, 2)][k % 3]
+        p = nn.Parameter(torch.randn(shape, generator=gen).to(dtype))
+        p.grad = (torch.randn(shape, generator=gen) * (k + 1)).to(dtype)
+        out.append(p)
+    return out
+
+
+@pytest.mark.parametrize(
+    "dtypes",
+    [
+        [torch.float32] * 4,
+        [torch.float64] * 3,
+        [torch.bfloat16] * 3,
+        [torch.float32, torch.bfloat16, torch.float64, torch.float32],
+    ],
+    ids=["float32", "float64", "bfloat16", "mixed"],
+)
+@pytest.mark.parametrize("foreach", [None, True, False])
+def test_norm_gives_clip_grad_norm_gradients_bit_for_bit(
+    dtypes: list[torch.dtype], foreach: bool | None
+) -> None:
+    """AGC-027, issue 13: the same gradients as torch's own call, and its total as 'before'."""
+    ours, theirs = _mixed(dtypes), _mixed(dtypes)
+    out = clip_gradients_(ours, "norm", 0.5, foreach=foreach)
+    total = torch.nn.utils.clip_grad_norm_(theirs, 0.5, foreach=foreach)
+    for a, b in zip(ours, theirs, strict=True):
+        assert torch.equal(a.grad, b.grad)
+    assert float(out.grad_norm_before) == float(total)
+    wide = torch.float64 in dtypes
+    assert out.grad_norm_before.dtype == (torch.float64 if wide else torch.float32)
+    coef = min(1.0, 0.5 / (float(total) + 1e-6))
+    # the factor is in the total's dtype, as torch computes it (bfloat16 for bfloat16 grads)
+    rel = 4e-3 if dtypes == [torch.bfloat16] * 3 else 1e-6
+    assert float(out.grad_norm_after) == pytest.approx(float(total) * coef, rel=rel)
+    assert math.isclose(float(global_grad_norm([p.grad for p in ours])), 0.5, rel_tol=2e-2)
+
+
+def test_norm_on_float16_accumulates_in_float32() -> None:
+    """float16 norms in float32: torch's float16 norm overflows above 65504 and zeroes them."""
+    big = _params([300.0] * 100, dtype=torch.float16)  # norm 3000: fine in float16
+    huge = _params([30000.0] * 100, dtype=torch.float16)  # norm 3e5: inf in float16
+    torch_huge = _params([30000.0] * 100, dtype=torch.float16)
+    out = clip_gradients_(huge, "norm", 1.0)
+    torch.nn.utils.clip_grad_norm_(torch_huge, 1.0)
+    assert float(torch_huge[0].grad.abs().max()) == 0.0  # torch: total inf, factor 0
+    assert float(out.grad_norm_before) == pytest.approx(3e5, rel=1e-3)
+    assert float(global_grad_norm([huge[0].grad])) == pytest.approx(1.0, rel=2e-3)
+    reference = _params([300.0] * 100, dtype=torch.float16)
+    clip_gradients_(big, "norm", 1.0)
+    torch.nn.utils.clip_grad_norm_(reference, 1.0)
+    torch.testing.assert_close(big[0].grad, reference[0].grad, rtol=2e-3, atol=0)
+
+
+def test_agc_statistics_are_the_global_norms() -> None:
+    """'agc': before/after derived from AGC's unit norms equal the global norms taken anew."""
+    ps = _mixed([torch.float32, torch.complex64, torch.float32], seed=3)
+    before = float(global_grad_norm([p.grad for p in ps]))
+    out = clip_gradients_(ps, "agc", 0.01)
+    assert float(out.grad_norm_before) == pytest.approx(before, rel=1e-6)
+    assert float(out.grad_norm_after) == pytest.approx(
+        float(global_grad_norm([p.grad for p in ps])), rel=1e-5
+    )
+    assert float(out.grad_norm_after) < float(out.grad_norm_before)

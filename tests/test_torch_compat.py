@@ -64,31 +64,80 @@ def test_agc_scale_does_not_promote_gradient_dtype(dtype: torch.dtype) -> None:
     assert n.dtype == torch.int64 and int(n) == 4
 
 
-def test_agc_falls_back_without_multi_tensor_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
-    """foreach kernel availability: with torch._foreach_* absent the results are unchanged."""
+def _refuse(*args: Any, **kwargs: Any) -> None:
+    raise RuntimeError("refused")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.complex64])
+def test_agc_falls_back_without_private_kernels(
+    dtype: torch.dtype, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """torch._foreach_*, the C++ flatten helper, sparse CSR and torch's grouping helper are
+    private or beta: with each absent or refusing, AGC and the dispatch give the same bits."""
+    import impl._agc_tasks
+
+    monkeypatch.setattr(impl._agc_tasks, "PACK_LIMIT", 16)  # packs and rows both exercised
 
     def make() -> list[nn.Parameter]:
         gen = torch.Generator().manual_seed(3)
         ps = []
-        for _ in range(5):
-            p = nn.Parameter(torch.randn(6, 2, generator=gen))
-            p.grad = torch.randn(6, 2, generator=gen)
+        for shape in [(6, 2), (6, 2), (5,), (8, 3), (40,)]:
+            p = nn.Parameter(torch.randn(*shape, generator=gen).to(dtype))
+            p.grad = (torch.randn(*shape, generator=gen) * 5).to(dtype)
             ps.append(p)
         return ps
 
-    expected = make()
+    expected, expected_norm = make(), make()
     impl.adaptive_gradient_clip_(expected, 0.05)
-    ref_w = [p.detach().numpy().astype(np.float64) for p in make()]
-    ref_g = [p.grad.numpy().astype(np.float64) for p in make()]
+    impl.clip_gradients_(expected_norm, "norm", 1.0)
+    ref_w = [
+        p.detach().to(torch.complex128 if dtype.is_complex else torch.float64).numpy()
+        for p in make()
+    ]
+    ref_g = [
+        p.grad.to(torch.complex128 if dtype.is_complex else torch.float64).numpy() for p in make()
+    ]
     want, _ = agc_reference(ref_w, ref_g, 0.05, 1e-3, [0] * len(ref_w))
-    for name in ("_foreach_mul_", "_foreach_norm"):
+    for name in ("_foreach_mul_", "_foreach_norm", "_foreach_copy_"):
         monkeypatch.delattr(torch, name, raising=False)
-    got = make()
+    monkeypatch.setattr(torch._C._nn, "flatten_dense_tensors", _refuse)
+    monkeypatch.setattr(torch, "sparse_csr_tensor", _refuse)
+    import torch.utils._foreach_utils as foreach_utils
+
+    monkeypatch.delattr(foreach_utils, "_group_tensors_by_device_and_dtype")
+    got, got_norm = make(), make()
     impl.adaptive_gradient_clip_(got, 0.05)
-    impl.clip_gradients_(make(), "norm", 1.0)  # the dispatch's own norms fall back too
+    impl.clip_gradients_(got_norm, "norm", 1.0)  # the dispatch's own kernels fall back too
+    rtol = 1.6e-2 if dtype == torch.bfloat16 else 1e-5
     for a, b, r in zip(expected, got, want, strict=True):
+        # CSR and segment_reduce may round a unit norm differently in the last bit
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-6, atol=0)
+        ours = b.grad.to(torch.complex128 if dtype.is_complex else torch.float64).numpy()
+        np.testing.assert_allclose(ours, r, rtol=rtol, atol=1e-7)
+    for a, b in zip(expected_norm, got_norm, strict=True):
         assert torch.equal(a.grad, b.grad)
-        np.testing.assert_allclose(b.grad.numpy(), r, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_times_float32_factors_round_once(dtype: torch.dtype) -> None:
+    """AGC's packs multiply half gradients by float32 factors (0-dim or broadcast) with
+    torch._foreach_mul_, relying on torch forming the product in float32: pinned here."""
+    gen = torch.Generator().manual_seed(4)
+    grads = [torch.randn(4, 3, generator=gen).to(dtype), torch.randn(5, generator=gen).to(dtype)]
+    factors = [torch.rand(4, 1, generator=gen) / 3, torch.rand((), generator=gen) / 3]
+    want = [(g.float() * f).to(dtype) for g, f in zip(grads, factors, strict=True)]
+    torch._foreach_mul_(grads, factors)
+    for g, w in zip(grads, want, strict=True):
+        assert torch.equal(g, w)
+
+
+def test_clip_grad_norm_grouping_helper_is_there() -> None:
+    """The dispatch's 'norm' sums per-tensor norms in torch's group order (bit-identical to
+    clip_grad_norm_) through torch's private grouping helper; present on every matrix version."""
+    from torch.utils._foreach_utils import _group_tensors_by_device_and_dtype
+
+    grouped = _group_tensors_by_device_and_dtype([[torch.ones(1), torch.ones(1).double()]])
+    assert len(grouped) == 2
 
 
 @pytest.mark.parametrize("init", ["zero_gamma", "layerscale"])

@@ -171,3 +171,26 @@ def test_no_host_sync_without_scaler(host_reads: list[str]) -> None:
     model, opt, batches, cfg = _setup(gradient_clip_algorithm="agc", gradient_clip_val=0.01)
     training_step(model, opt, batches, _mse, cfg)
     assert host_reads == []
+
+
+@pytest.mark.parametrize(("algorithm", "value"), [("agc", 0.01), ("norm", 0.5), ("value", 0.2)])
+def test_reported_norms_are_the_global_gradient_norms(algorithm: str, value: float) -> None:
+    """TRN-005: before/after (derived from the clipping for 'agc' and 'norm') equal the global
+    norms of the accumulated gradients taken anew, before and after the same clipping."""
+    from impl.clipping import clip_gradients_, global_grad_norm
+
+    model, opt, batches, cfg = _setup(
+        k=2, gradient_clip_algorithm=algorithm, gradient_clip_val=value
+    )
+    twin = nn.Linear(3, 2)
+    twin.load_state_dict(model.state_dict())
+    for batch in batches:
+        (_mse(twin, batch) / 2).backward()
+    grads = [p.grad for p in twin.parameters()]
+    before = float(global_grad_norm(grads))
+    clip_gradients_(list(twin.parameters()), algorithm, value)
+    after = float(global_grad_norm(grads))
+    out = training_step(model, opt, batches, _mse, cfg)
+    assert float(out.grad_norm_before) == pytest.approx(before, rel=1e-5)
+    assert float(out.grad_norm_after) == pytest.approx(after, rel=1e-5)
+    assert after < before
