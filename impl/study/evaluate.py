@@ -1,0 +1,126 @@
+"""Evaluation as upstream does it: stitch the test patches into objects, then score them.
+
+>>> import spec
+>>> from impl.study.data import make_study_data
+>>> from impl.study.evaluate import score
+>>> cfg = spec.StudyConfig(model=spec.ModelConfig(N=16, gridsize=1),
+...                        data=spec.DataConfig(object_size=48, scan_stride=4, set_phi=True))
+>>> data = make_study_data(cfg)
+>>> truth = data.test_patches()
+>>> perfect, _ = score(truth * 0.5j, data)      # scale and global phase are not scored
+>>> perfect["amp_ssim"], perfect["phase_ssim"], perfect["amp_frc50"]
+(1.0, 1.0, 1.0)
+>>> blank, _ = score(truth.abs().mean() + 0 * truth, data)
+>>> blank["amp_ssim"] < 0.1, blank["amp_frc50"]
+(True, 0.0)
+
+For each test object, every predicted patch (after the overlap constraint) is put
+in place: the amplitude is stitched from each patch's central ``N/2 x N/2`` window
+(averaged where windows overlap) and rescaled so that its mean is the truth's; for
+the phase, each patch is first turned by the one global phase that best aligns it
+with the true patch over that window (a global phase per patch is not observable
+without overlap), the unit phasors are averaged into place, and a fitted plane
+(offset and tilt) is removed from the stitched and the true phase before scoring.
+Scores (:mod:`impl.study.metrics`): SSIM, MAE, PSNR and FRC50 of amplitude and, for
+objects with a phase (``set_phi``), of phase; averaged over the test objects.
+Without ``set_phi`` the true phase is constant and the phase scores are None.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from impl.study import metrics
+from impl.study.data import PatternSet, StudyData
+from impl.study.scan import stitch
+
+__all__ = ["SCORES", "StitchedObject", "score", "stitch_object"]
+
+SCORES = (
+    "amp_ssim", "amp_mae", "amp_psnr", "amp_frc50",
+    "phase_ssim", "phase_mae", "phase_psnr", "phase_frc50",
+)  # fmt: skip
+"""The reconstruction scores, in the order tables list them."""
+
+StitchedObject = dict[str, Tensor]
+"""``amplitude``, ``phase``, ``true_amplitude``, ``true_phase`` (2-D float64, the scored region)."""
+
+
+def stitch_object(patches: Tensor, truth: Tensor, positions: Tensor, data: StudyData) -> StitchedObject:
+    """Stitch (P, N, N) complex predicted patches of one object against its true patches."""
+    N, M = data.grid.N, data.grid.object_size
+    window = max(1, N // 2)
+    q = (N - window) // 2
+    inner = (slice(None), slice(q, q + window), slice(q, q + window))
+    pred, true = patches.to(torch.complex128), truth.to(torch.complex128)
+    amp, region = stitch(pred.abs(), positions, M, window)
+    true_amp, _ = stitch(true.abs(), positions, M, window)
+    amp = amp * (true_amp.mean() / amp.mean().clamp_min(1e-30))
+    # per-patch gauge: the global phase that best aligns the patch with the truth
+    overlap = (pred[inner].conj() * true[inner]).sum(dim=(-2, -1))
+    turned = pred * torch.exp(1j * torch.angle(overlap))[:, None, None]
+    phasor = turned / turned.abs().clamp_min(1e-30)
+    re, _ = stitch(phasor.real, positions, M, window)
+    im, _ = stitch(phasor.imag, positions, M, window)
+    true_phase = torch.angle(true)
+    tre, _ = stitch(torch.cos(true_phase), positions, M, window)
+    tim, _ = stitch(torch.sin(true_phase), positions, M, window)
+    return {
+        "amplitude": amp,
+        "phase": metrics.remove_phase_plane(torch.atan2(im, re)),
+        "true_amplitude": true_amp,
+        "true_phase": metrics.remove_phase_plane(torch.atan2(tim, tre)),
+        "region": torch.tensor([region.start, region.stop]),
+    }
+
+
+def _scores(obj: StitchedObject, with_phase: bool) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for part, key in (("amp", "amplitude"), ("phase", "phase")):
+        if part == "phase" and not with_phase:
+            out.update(dict.fromkeys(("phase_ssim", "phase_mae", "phase_psnr", "phase_frc50")))
+            continue
+        x, y = obj[key], obj[f"true_{key}"]
+        out[f"{part}_ssim"] = metrics.ssim(x, y)
+        out[f"{part}_mae"] = metrics.mae(x, y)
+        out[f"{part}_psnr"] = metrics.psnr(x, y)
+        out[f"{part}_frc50"] = metrics.frc50(x, y)
+    return out
+
+
+def _mean(values: list[float | None]) -> float | None:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return sum(finite) / len(finite) if len(finite) == len(values) and finite else None
+
+
+def score(
+    patches: Tensor, data: StudyData, patterns: PatternSet | None = None
+) -> tuple[dict[str, Any], list[StitchedObject]]:
+    """Scores of predicted (S, C, N, N) complex patches of the test groups (or ``patterns``).
+
+    Returns the scores (keys :data:`SCORES`, averaged over objects) and each stitched object.
+    """
+    patterns = data.test if patterns is None else patterns
+    truth = data.test_patches(patterns)
+    if patches.shape != truth.shape:
+        raise ValueError(
+            f"predicted patches have shape {tuple(patches.shape)}; the test groups need "
+            f"{tuple(truth.shape)}"
+        )
+    stitched, per_object = [], []
+    for k in patterns.object_index.unique().tolist():
+        rows = patterns.object_index == k
+        obj = stitch_object(
+            patches[rows].reshape(-1, *patches.shape[-2:]),
+            truth[rows].reshape(-1, *truth.shape[-2:]),
+            patterns.positions[rows].reshape(-1, 2),
+            data,
+        )
+        stitched.append(obj)
+        per_object.append(_scores(obj, data.set_phi))
+    result = {key: _mean([s[key] for s in per_object]) for key in SCORES}
+    return result, stitched
