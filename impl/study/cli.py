@@ -56,8 +56,13 @@ class RunOptions:
     """Residual gain below which a stable block counts as pinned to the identity."""
     pin_epochs: int = 5
     """Consecutive pinned epochs that trigger the identity-pinned warning."""
-    threads: int | None = None
-    """torch intra-op threads (None: torch's default)."""
+    threads: int | None = 1
+    """torch intra-op threads (None: leave torch's setting)."""
+
+    def apply(self) -> None:
+        """Set torch's intra-op threads as :attr:`threads` says."""
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
 
 
 def _optional_int(text: str) -> int | None:
@@ -139,7 +144,13 @@ def add_run_flags(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--overwrite", action="store_true", help="replace a previous run in the output directory")
     add("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
-    add("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
+    add(
+        "--threads",
+        type=int,
+        default=RunOptions.threads,
+        help="torch intra-op threads; 0: torch's default (default 1: the default model gains "
+        "nothing from more, and on a shared machine more threads are slower)",
+    )
     add("--quiet", action="store_true", help="no progress bar")
     add("--explode-grad-norm", type=float, default=RunOptions.explode_grad_norm)
     add("--pin-threshold", type=float, default=RunOptions.pin_threshold)
@@ -222,8 +233,8 @@ def resolve_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -
             parser.error(f"{flag}={value!r}: must be a finite number > 0")
     if args.pin_epochs < 1:
         parser.error(f"--pin-epochs={args.pin_epochs!r}: must be an int >= 1")
-    if args.threads is not None and args.threads < 1:
-        parser.error(f"--threads={args.threads!r}: must be an int >= 1")
+    if args.threads < 0:
+        parser.error(f"--threads={args.threads!r}: must be an int >= 0 (0: torch's default)")
     return RunOptions(
         device=args.device,
         progress=not args.quiet,
@@ -231,7 +242,7 @@ def resolve_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         explode_grad_norm=args.explode_grad_norm,
         pin_threshold=args.pin_threshold,
         pin_epochs=args.pin_epochs,
-        threads=args.threads,
+        threads=args.threads or None,
     )
 
 

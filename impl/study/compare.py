@@ -366,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(f"python -m impl.compare: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    options.apply()
     result = run_comparison(
         runs, args.output_dir, options, seeds=args.seeds, plot=not args.no_plot
     )

@@ -7,7 +7,7 @@
 ...                        data=spec.DataConfig(object_size=48, scan_stride=4, set_phi=True))
 >>> data = make_study_data(cfg)
 >>> truth = data.test_patches()
->>> perfect, _ = score(truth * 0.5j, data)      # scale and global phase are not scored
+>>> perfect, _ = score(truth * 0.5j, data)      # a scale and a global phase are not scored
 >>> perfect["amp_ssim"], perfect["phase_ssim"], perfect["amp_frc50"]
 (1.0, 1.0, 1.0)
 >>> blank, _ = score(truth.abs().mean() + 0 * truth, data)
@@ -16,11 +16,13 @@
 
 For each test object, every predicted patch (after the overlap constraint) is put
 in place: the amplitude is stitched from each patch's central ``N/2 x N/2`` window
-(averaged where windows overlap) and rescaled so that its mean is the truth's; for
-the phase, each patch is first turned by the one global phase that best aligns it
-with the true patch over that window (a global phase per patch is not observable
-without overlap), the unit phasors are averaged into place, and a fitted plane
-(offset and tilt) is removed from the stitched and the true phase before scoring.
+(averaged where windows overlap) and rescaled so that its mean is the truth's; the
+phase is stitched from the patches' unit phasors the same way, turned by the one
+global phase that best aligns it with the truth (a global phase is not observable
+from intensities), and a fitted plane (offset and tilt) is removed from it and
+from the true phase before scoring. Patches whose phases disagree where they
+overlap (a per-patch phase is not constrained without the overlap constraint)
+blur the stitched phase, as they do upstream's.
 Scores (:mod:`impl.study.metrics`): SSIM, MAE, PSNR and FRC50 of amplitude and, for
 objects with a phase (``set_phi``), of phase; averaged over the test objects.
 Without ``set_phi`` the true phase is constant and the phase scores are None.
@@ -50,6 +52,14 @@ StitchedObject = dict[str, Tensor]
 """``amplitude``, ``phase``, ``true_amplitude``, ``true_phase`` (2-D float64, the scored region)."""
 
 
+def _stitch_phasor(patches: Tensor, positions: Tensor, M: int, window: int) -> Tensor:
+    """Unit phasors of complex patches averaged into place (complex128, the stitched region)."""
+    unit = patches / patches.abs().clamp_min(1e-30)
+    re, _ = stitch(unit.real, positions, M, window)
+    im, _ = stitch(unit.imag, positions, M, window)
+    return torch.complex(re, im)
+
+
 def stitch_object(patches: Tensor, truth: Tensor, positions: Tensor, data: StudyData) -> StitchedObject:
     """Stitch (P, N, N) complex predicted patches of one object against its true patches."""
     N, M = data.grid.N, data.grid.object_size
@@ -60,20 +70,15 @@ def stitch_object(patches: Tensor, truth: Tensor, positions: Tensor, data: Study
     amp, region = stitch(pred.abs(), positions, M, window)
     true_amp, _ = stitch(true.abs(), positions, M, window)
     amp = amp * (true_amp.mean() / amp.mean().clamp_min(1e-30))
-    # per-patch gauge: the global phase that best aligns the patch with the truth
-    overlap = (pred[inner].conj() * true[inner]).sum(dim=(-2, -1))
-    turned = pred * torch.exp(1j * torch.angle(overlap))[:, None, None]
-    phasor = turned / turned.abs().clamp_min(1e-30)
-    re, _ = stitch(phasor.real, positions, M, window)
-    im, _ = stitch(phasor.imag, positions, M, window)
-    true_phase = torch.angle(true)
-    tre, _ = stitch(torch.cos(true_phase), positions, M, window)
-    tim, _ = stitch(torch.sin(true_phase), positions, M, window)
+    phasor = _stitch_phasor(pred, positions, M, window)
+    true_phasor = _stitch_phasor(true, positions, M, window)
+    # the one global phase (not observable from intensities) that best aligns the two
+    phasor = phasor * torch.exp(1j * torch.angle((phasor.conj() * true_phasor).sum()))
     return {
         "amplitude": amp,
-        "phase": metrics.remove_phase_plane(torch.atan2(im, re)),
+        "phase": metrics.remove_phase_plane(torch.angle(phasor)),
         "true_amplitude": true_amp,
-        "true_phase": metrics.remove_phase_plane(torch.atan2(tim, tre)),
+        "true_phase": metrics.remove_phase_plane(torch.angle(true_phasor)),
         "region": torch.tensor([region.start, region.stop]),
     }
 

@@ -214,8 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in problems:
             print(f"python -m impl.runner: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    if options.threads is not None:
-        torch.set_num_threads(options.threads)
+    options.apply()
     outcome = run_study(config, output_dir, options, probe=probe)
     if outcome.write_errors:
         report_unwritten(outcome, sys.stderr)
