@@ -1,4 +1,4 @@
-"""``python -m impl.compare``: the Stage A compare wrapper (it lives in :mod:`impl.study.compare`)."""
+"""``python -m impl.compare``: the Stage A compare wrapper (in :mod:`impl.study.compare`)."""
 
 from impl.study.compare import main
 

@@ -1,4 +1,4 @@
-"""``python -m impl.runner``: the Stage A study runner (it lives in :mod:`impl.study.runner`)."""
+"""``python -m impl.runner``: the Stage A study runner (in :mod:`impl.study.runner`)."""
 
 from impl.study.runner import main
 

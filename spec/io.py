@@ -83,14 +83,6 @@ def _describe(error: ValidationError) -> str:
     return f"{error.error_count()} invalid field(s):\n" + "\n".join(lines)
 
 
-@overload
-def load_config(path: str | os.PathLike[str]) -> StudyConfig: ...
-@overload
-def load_config(path: str | os.PathLike[str], model: type[_M]) -> _M: ...
-@overload
-def load_config(path: str | os.PathLike[str], *, base: _M) -> _M: ...
-
-
 def _merged(base: Any, update: Any) -> Any:
     """``update`` laid over ``base``: nested tables merged key by key, other values replaced."""
     if isinstance(base, dict) and isinstance(update, dict):
@@ -99,6 +91,14 @@ def _merged(base: Any, update: Any) -> Any:
             out[key] = _merged(base.get(key), value) if key in base else value
         return out
     return update
+
+
+@overload
+def load_config(path: str | os.PathLike[str]) -> StudyConfig: ...
+@overload
+def load_config(path: str | os.PathLike[str], model: type[_M]) -> _M: ...
+@overload
+def load_config(path: str | os.PathLike[str], *, base: _M) -> _M: ...
 
 
 def load_config(

@@ -61,12 +61,16 @@ def ssim_numpy(x: np.ndarray, y: np.ndarray) -> float:
             va, vb = a.var(ddof=1), b.var(ddof=1)
             cab = np.cov(a, b, ddof=1)[0, 1]
             ma, mb = a.mean(), b.mean()
-            values.append(((2 * ma * mb + c1) * (2 * cab + c2)) / ((ma**2 + mb**2 + c1) * (va + vb + c2)))
+            values.append(
+                ((2 * ma * mb + c1) * (2 * cab + c2)) / ((ma**2 + mb**2 + c1) * (va + vb + c2))
+            )
     return float(np.mean(values))
 
 
 @settings(max_examples=10, deadline=None)
-@given(h=st.integers(7, 14), w=st.integers(7, 14), seed=st.integers(0, 2**16), noise=st.floats(0, 1))
+@given(
+    h=st.integers(7, 14), w=st.integers(7, 14), seed=st.integers(0, 2**16), noise=st.floats(0, 1)
+)
 def test_ssim_matches_a_sliding_window_reference(h: int, w: int, seed: int, noise: float) -> None:
     rng = np.random.default_rng(seed)
     y = rng.random((h, w))
@@ -79,12 +83,16 @@ def test_ssim_matches_a_sliding_window_reference(h: int, w: int, seed: int, nois
 def test_truth_scores_one_constant_about_zero_noise_in_between() -> None:
     y = torch.rand(48, 48, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
     flat = torch.full_like(y, float(y.mean()))
-    noisy = y + 0.1 * torch.randn(48, 48, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    noisy = y + 0.1 * torch.randn(
+        48, 48, dtype=torch.float64, generator=torch.Generator().manual_seed(2)
+    )
     assert metrics.ssim(y, y) == 1.0 and metrics.frc50(y, y) == 1.0 and metrics.psnr(y, y) is None
     assert abs(metrics.ssim(flat, y)) < 0.05 and metrics.frc50(flat, y) == 0.0
     assert 0.05 < metrics.ssim(noisy, y) < 1.0
     assert metrics.mae(y + 0.25, y) == pytest.approx(0.25)
-    assert metrics.psnr(y + 0.1, y) == pytest.approx(10 * math.log10(metrics.data_range(y) ** 2 / 0.01))
+    assert metrics.psnr(y + 0.1, y) == pytest.approx(
+        10 * math.log10(metrics.data_range(y) ** 2 / 0.01)
+    )
 
 
 def test_frc50_falls_as_noise_drowns_the_finer_scales() -> None:
@@ -108,7 +116,9 @@ def test_phase_plane_is_removed() -> None:
     yy, xx = torch.meshgrid(*grid, indexing="ij")
     pattern = torch.sin(xx / 3) * torch.cos(yy / 4)
     tilted = pattern + 0.3 + 0.05 * xx - 0.02 * yy
-    torch.testing.assert_close(metrics.remove_phase_plane(tilted), metrics.remove_phase_plane(pattern))
+    torch.testing.assert_close(
+        metrics.remove_phase_plane(tilted), metrics.remove_phase_plane(pattern)
+    )
     assert float(metrics.remove_phase_plane(0.7 + 0.1 * xx).abs().max()) < 1e-9
 
 
@@ -137,11 +147,15 @@ def test_stitched_truth_scores_one_whatever_its_scale_and_global_phase() -> None
         assert scores[f"{part}_ssim"] == pytest.approx(1.0) and scores[f"{part}_frc50"] == 1.0
         assert scores[f"{part}_mae"] == pytest.approx(0.0, abs=1e-6)
     # a random phase per patch is a defect the stitched phase shows (the amplitude does not)
-    gauge = torch.exp(1j * torch.rand(truth.shape[0], generator=torch.Generator().manual_seed(0)) * 6)
+    gauge = torch.exp(
+        1j * torch.rand(truth.shape[0], generator=torch.Generator().manual_seed(0)) * 6
+    )
     scrambled, _ = score(truth * gauge[:, None, None, None], data)
     assert scrambled["amp_ssim"] == pytest.approx(1.0) and scrambled["phase_ssim"] < 0.5
     assert len(stitched) == 2 and stitched[0]["amplitude"].shape == (40, 40)  # region 4..44
-    torch.testing.assert_close(stitched[0]["true_amplitude"], data.test_objects[0, 4:44, 4:44].abs())
+    torch.testing.assert_close(
+        stitched[0]["true_amplitude"], data.test_objects[0, 4:44, 4:44].abs()
+    )
 
 
 def test_stitched_constant_scores_about_zero_and_a_phase_tilt_is_not_scored() -> None:

@@ -174,8 +174,12 @@ def test_data_shapes_counts_and_determinism() -> None:
     cfg = tiny()
     a, b = make_study_data(cfg), make_study_data(cfg)
     assert a.train.inputs.shape == (2 * 5 * 5, 1, 16, 16) and a.test.inputs.shape == (25, 1, 16, 16)
-    assert torch.equal(a.train.inputs, b.train.inputs) and torch.equal(a.test_objects, b.test_objects)
-    other = make_study_data(cfg.model_copy(update={"training": cfg.training.model_copy(update={"seed": 1})}))
+    assert torch.equal(a.train.inputs, b.train.inputs) and torch.equal(
+        a.test_objects, b.test_objects
+    )
+    other = make_study_data(
+        cfg.model_copy(update={"training": cfg.training.model_copy(update={"seed": 1})})
+    )
     assert not torch.equal(a.train.inputs, other.train.inputs)
     counts = a.train.inputs.double().square() * a.scale
     assert torch.allclose(counts, counts.round(), atol=1e-2)  # Poisson counts
@@ -212,7 +216,9 @@ def test_overlap_constraint_enters_the_loss() -> None:
     truth = data.test_patches()[:4]
     noisy = truth.clone()
     noisy[:, 0] = noisy[:, 0] * 1.5  # one patch of each group wrong
-    merged = loss.patches(torch.view_as_real(noisy.to(torch.complex64).permute(0, 2, 3, 1).contiguous()))
+    merged = loss.patches(
+        torch.view_as_real(noisy.to(torch.complex64).permute(0, 2, 3, 1).contiguous())
+    )
     # the patch that was right is pulled off the truth where it overlaps the wrong one
     assert float((merged[:, 3] - truth[:, 3]).abs().max()) > 0.01
     torch.testing.assert_close(merge_groups(truth, data.grid), truth)
@@ -229,7 +235,9 @@ def test_poisson_loss_is_the_nll_difference() -> None:
         return (lam - torch.xlogy(k, lam)).mean()
 
     expected = (nll(rate) - nll(k)) / k.mean()
-    assert float(loss.value_patches(pred, data.test.inputs)) == pytest.approx(float(expected), rel=1e-3)
+    assert float(loss.value_patches(pred, data.test.inputs)) == pytest.approx(
+        float(expected), rel=1e-3
+    )
 
 
 def test_loss_fn_feeds_normalised_inputs_and_validates() -> None:

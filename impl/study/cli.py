@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 import spec
 from impl.study.presets import PRESETS
@@ -111,7 +111,11 @@ CONFIG_FLAGS: dict[str, tuple[str, str, dict[str, Any]]] = {
 PER_ARM = frozenset({"architecture", "grad_clip", "gradient_clip_algorithm", "seed"})
 """Config flags the compare wrapper sets per arm and run, not from its command line."""
 
-_SECTIONS = {"model": spec.ModelConfig, "training": spec.TorchTrainingConfig, "data": spec.DataConfig}
+_SECTIONS: dict[str, type[BaseModel]] = {
+    "model": spec.ModelConfig,
+    "training": spec.TorchTrainingConfig,
+    "data": spec.DataConfig,
+}
 
 
 def _flag(dest: str) -> str:
@@ -135,7 +139,11 @@ def add_config_flags(parser: argparse.ArgumentParser, exclude: Collection[str] =
             continue
         doc = _SECTIONS[section].model_fields[name].description or ""
         group.add_argument(
-            _flag(dest), dest=dest, default=argparse.SUPPRESS, help=f"{section}.{name}: {doc}", **kwargs
+            _flag(dest),
+            dest=dest,
+            default=argparse.SUPPRESS,
+            help=f"{section}.{name}: {doc}",
+            **kwargs,
         )
 
 
@@ -162,6 +170,7 @@ def build_parser(prog: str = "python -m impl.runner") -> argparse.ArgumentParser
     p = argparse.ArgumentParser(
         prog=prog,
         description="Train one generator on the synthetic grid-lines ptychography task.",
+        allow_abbrev=False,  # --n-train must not silently mean --n-train-objects
     )
     p.add_argument("--output-dir", type=Path, default=Path("runs/run"), help="where outputs go")
     add_config_flags(p)
@@ -263,7 +272,7 @@ def check_steps(config: spec.StudyConfig, parser: argparse.ArgumentParser) -> No
 def parse_args(
     argv: Sequence[str] | None = None, prog: str = "python -m impl.runner"
 ) -> tuple[spec.StudyConfig, RunOptions, Path]:
-    """Resolve a runner command line into (config, options, output_dir); SystemExit(2) on bad input."""
+    """A runner command line -> (config, options, output_dir); SystemExit(2) on bad input."""
     parser = build_parser(prog)
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     config = resolve_config(args, parser)

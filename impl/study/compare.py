@@ -43,14 +43,27 @@ from pydantic import ValidationError
 
 import spec
 from impl.study import plots, tables
-from impl.study.cli import PER_ARM, RunOptions, add_config_flags, add_run_flags, resolve_config
-from impl.study.cli import resolve_options
-from impl.study.interrupts import signals_as_interrupts
-from impl.study.rundir import RunDirectory
-from impl.study.runner import EXIT_FAILED, EXIT_OK, EXIT_UNWRITTEN, EXIT_USAGE, RunOutcome
-from impl.study.runner import exit_status, run_study
-from impl.study.setup import make_loss, preflight
+from impl.study.cli import (
+    PER_ARM,
+    RunOptions,
+    add_config_flags,
+    add_run_flags,
+    resolve_config,
+    resolve_options,
+)
 from impl.study.data import make_study_data
+from impl.study.interrupts import Interrupted, signals_as_interrupts
+from impl.study.rundir import RunDirectory
+from impl.study.runner import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_UNWRITTEN,
+    EXIT_USAGE,
+    RunOutcome,
+    exit_status,
+    run_study,
+)
+from impl.study.setup import make_loss, preflight
 from impl.study.wellposed import check_wellposedness
 
 __all__ = [
@@ -107,7 +120,9 @@ def parse_arm(text: str) -> Arm:
         return Arm(name, architecture)
     algorithm, raw = parts[2], parts[3]
     if algorithm not in _ALGORITHMS:
-        raise ValueError(f"arm {text!r}: algorithm {algorithm!r} is not one of {', '.join(_ALGORITHMS)}")
+        raise ValueError(
+            f"arm {text!r}: algorithm {algorithm!r} is not one of {', '.join(_ALGORITHMS)}"
+        )
     try:
         value = float(raw)
     except ValueError:
@@ -228,7 +243,7 @@ def _data_key(config: spec.StudyConfig) -> str:
 def run_comparison(
     runs: Sequence[PlannedRun],
     output_dir: Path,
-    options: RunOptions = RunOptions(),
+    options: RunOptions | None = None,
     *,
     seeds: int,
     plot: bool = True,
@@ -236,6 +251,7 @@ def run_comparison(
 ) -> ComparisonResult:
     """Run every planned run (in order), then write the tables and pictures."""
     stream = sys.stderr if stream is None else stream
+    options = RunOptions() if options is None else options
     result = ComparisonResult(seeds=seeds)
     shared: dict[str, tuple[Any, dict[str, Any]]] = {}
     with signals_as_interrupts():
@@ -255,9 +271,13 @@ def run_comparison(
                 _record(result, run, outcome)
                 if outcome.metrics["interrupted"]:
                     result.interrupted = True
+                    result.exit_status = exit_status(outcome)
                     break
-        except KeyboardInterrupt:  # between runs (data generation): stop, keep what was measured
+        except (
+            KeyboardInterrupt
+        ) as exc:  # between runs (drawing data): stop, keep what was measured
             result.interrupted = True
+            result.exit_status = exc.exit_status if isinstance(exc, Interrupted) else 130
     for arm in result.arms.values():
         arm["summary"] = tables.summarise(arm["runs"])
     _write(result, output_dir, plot)
@@ -279,7 +299,7 @@ def _record(result: ComparisonResult, run: PlannedRun, outcome: RunOutcome) -> N
     arm["histories"].append(outcome.history)
     result.outcomes.setdefault(run.arm.name, []).append(outcome)
     status = exit_status(outcome)
-    if status == EXIT_UNWRITTEN or (status == EXIT_FAILED and result.exit_status == EXIT_OK):
+    if status in (EXIT_FAILED, EXIT_UNWRITTEN) and result.exit_status in (EXIT_OK, EXIT_FAILED):
         result.exit_status = status
 
 
@@ -289,7 +309,7 @@ def _write(result: ComparisonResult, output_dir: Path, plot: bool) -> None:
         arm.setdefault("summary", tables.summarise(arm["runs"]))
     record = result.to_json()
     out.write_json("comparison.json", record)
-    out.write("comparison.md", lambda f: f.write(tables.render_markdown(record).encode()) and None)
+    out.write_text("comparison.md", tables.render_markdown(record))
     if plot and result.arms:
         plots.plot_curves(result, out, "curves.png")
         plots.plot_reconstructions(result, out, "reconstructions.png")
@@ -311,13 +331,14 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m impl.compare",
         description="Run study arms over seeds and compare them (the runner's config flags, "
         "but the per-arm ones, are shared by every arm).",
+        allow_abbrev=False,  # --n-train must not silently mean --n-train-objects
     )
     p.add_argument("--arm", action="append", type=_arm_type, metavar="NAME:ARCH[:ALGO:VALUE]",
                    help="an arm (repeatable); default: the plan's Stage A arms")  # fmt: skip
     p.add_argument("--seeds", type=int, default=1, help="runs per arm")
     p.add_argument("--seed0", type=int, default=42, help="seed of the first run")
     p.add_argument("--torch-grad-clip", type=float, default=1.0,
-                   help="clip value for arms given as name:architecture (<= 0 disables)")  # fmt: skip
+                   help="clip value for arms given as name:architecture (<= 0: none)")  # fmt: skip
     p.add_argument("--torch-grad-clip-algorithm", choices=_ALGORITHMS, default="norm",
                    help="clip algorithm for arms given as name:architecture")  # fmt: skip
     p.add_argument("--output-dir", type=Path, default=Path("runs/stage_a"))
@@ -367,13 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"python -m impl.compare: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     options.apply()
-    result = run_comparison(
-        runs, args.output_dir, options, seeds=args.seeds, plot=not args.no_plot
-    )
+    result = run_comparison(runs, args.output_dir, options, seeds=args.seeds, plot=not args.no_plot)
     print(tables.render_markdown(result.to_json()))
-    if result.interrupted:
-        statuses = [exit_status(o) for os_ in result.outcomes.values() for o in os_]
-        return max(statuses) if statuses else 130
     return result.exit_status
 
 

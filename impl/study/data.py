@@ -81,16 +81,14 @@ class StudyData:
         patterns = self.test if subset is None else subset
         objects = self.test_objects[patterns.object_index]  # (S, M, M)
         return torch.stack(
-            [extract(o, p, self.grid.N) for o, p in zip(objects, patterns.positions)]
+            [extract(o, p, self.grid.N) for o, p in zip(objects, patterns.positions, strict=True)]
         )
 
 
 def _objects(seed: int, count: int, config: spec.StudyConfig) -> Tensor:
     gen = torch.Generator().manual_seed(seed)
     d = config.data
-    return torch.stack(
-        [grid_lines(gen, d.object_size, d.objects, d.set_phi) for _ in range(count)]
-    )
+    return torch.stack([grid_lines(gen, d.object_size, d.objects, d.set_phi) for _ in range(count)])
 
 
 def _patterns(objects: Tensor, grid: ScanGrid, probe: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -60,12 +60,12 @@ def _stitch_phasor(patches: Tensor, positions: Tensor, M: int, window: int) -> T
     return torch.complex(re, im)
 
 
-def stitch_object(patches: Tensor, truth: Tensor, positions: Tensor, data: StudyData) -> StitchedObject:
+def stitch_object(
+    patches: Tensor, truth: Tensor, positions: Tensor, data: StudyData
+) -> StitchedObject:
     """Stitch (P, N, N) complex predicted patches of one object against its true patches."""
     N, M = data.grid.N, data.grid.object_size
     window = max(1, N // 2)
-    q = (N - window) // 2
-    inner = (slice(None), slice(q, q + window), slice(q, q + window))
     pred, true = patches.to(torch.complex128), truth.to(torch.complex128)
     amp, region = stitch(pred.abs(), positions, M, window)
     true_amp, _ = stitch(true.abs(), positions, M, window)

@@ -32,7 +32,9 @@ class IdentityPinnedWarning(RuntimeWarning):
     """A stable block's residual branch stayed near the identity for many epochs (RUN-008)."""
 
 
-def step_failure(loss: float, grad_norm: float, *, epoch: int, step: int, explode: float) -> str | None:
+def step_failure(
+    loss: float, grad_norm: float, *, epoch: int, step: int, explode: float
+) -> str | None:
     """Why a training step failed (non-finite loss or gradient norm, or explosion), else None."""
     if not math.isfinite(loss):
         return f"non-finite loss at epoch {epoch}, step {step}"

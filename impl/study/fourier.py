@@ -45,7 +45,7 @@ def gaussian_blur(
     f2 = fy.square() + fx.square()
     transfer = sum(
         float(wk) * torch.exp(-2 * math.pi**2 * float(s) ** 2 * f2)
-        for s, wk in zip(sigmas, weights)
+        for s, wk in zip(sigmas, weights, strict=True)
     )
     spectrum = torch.fft.fft2(image.to(torch.float64)) * transfer
     return torch.fft.ifft2(spectrum).real

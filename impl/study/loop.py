@@ -105,7 +105,9 @@ class _Progress:
 
     def update(self, done: int, loss: float, grad_norm: float) -> None:
         if self.tty:
-            self.stream.write(f"\r{self.prefix} {self._bar(done)} loss {loss:.4g} |g| {grad_norm:.3g}")
+            self.stream.write(
+                f"\r{self.prefix} {self._bar(done)} loss {loss:.4g} |g| {grad_norm:.3g}"
+            )
             self.stream.flush()
 
     def close(self, done: int, summary: str) -> None:

@@ -8,7 +8,8 @@
 >>> data = make_study_data(cfg)
 >>> loss = DiffractionLoss(data.probe, data.grid, kind="poisson")
 >>> truth = data.test_patches()
->>> bool(loss.value_patches(truth, data.test.inputs) < 0.01 < loss.value_patches(truth * 0.5, data.test.inputs))
+>>> inputs = data.test.inputs
+>>> bool(loss.value_patches(truth, inputs) < 0.01 < loss.value_patches(truth * 0.5, inputs))
 True
 
 A prediction (B, H, W, C, 2) becomes complex patches (B, C, N, N); with C > 1
@@ -77,7 +78,7 @@ class DiffractionLoss:
         return merge_groups(as_complex_patches(prediction), self.grid)
 
     def value_patches(self, patches: Tensor, inputs: Tensor) -> Tensor:
-        """The loss of complex patches (B, C, N, N), merged as the constraint says, against ``inputs``."""
+        """The loss of complex patches (B, C, N, N), overlap constraint applied, on ``inputs``."""
         merged = merge_groups(patches, self.grid)
         probe = self.probe.to(device=merged.device, dtype=merged.dtype)
         intensity = diffraction_intensity(merged * probe).to(torch.float32)
@@ -86,7 +87,9 @@ class DiffractionLoss:
             measured = measured_amp.square()
             rate = intensity.clamp_min(_TINY)
             # y log y - y log I: xlogy gives 0 where y == 0 (no photon, no log term)
-            deviance = rate - measured + torch.xlogy(measured, measured) - torch.xlogy(measured, rate)
+            deviance = (
+                rate - measured + torch.xlogy(measured, measured) - torch.xlogy(measured, rate)
+            )
             return deviance.mean() / measured.mean().clamp_min(_TINY)
         amplitude = torch.sqrt(intensity + _TINY)
         return (amplitude - measured_amp).abs().mean() / measured_amp.mean().clamp_min(_TINY)

@@ -64,7 +64,9 @@ def _line_canvas(gen: torch.Generator, side: int, n_lines: int) -> Tensor:
     return canvas
 
 
-def grid_lines(gen: torch.Generator, size: int, kind: str = "lines", set_phi: bool = False) -> Tensor:
+def grid_lines(
+    gen: torch.Generator, size: int, kind: str = "lines", set_phi: bool = False
+) -> Tensor:
     """One (size, size) complex128 object of family ``kind``, drawn from ``gen``."""
     if kind not in OBJECT_KINDS:
         raise ValueError(f"object kind {kind!r}: allowed are {sorted(OBJECT_KINDS)}")

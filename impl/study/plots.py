@@ -46,7 +46,7 @@ def _save(plt: Any, fig: Any, out: RunDirectory, name: str) -> bool:
     return ok
 
 
-def _series(history: list[dict[str, Any]], key: str) -> tuple[list[int], list[float]]:
+def _series(history: list[dict[str, Any]], key: str) -> tuple[list[int], list[Any]]:
     xs = [e["epoch"] for e in history]
     ys = [e.get(key) if e.get(key) is not None else math.nan for e in history]
     return xs, ys
@@ -65,7 +65,7 @@ def plot_curves(result: ComparisonResult, out: RunDirectory, name: str = "curves
         ("grad_norm_before", "grad norm before clipping (mean)", "log"),
     )
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for ax, (key, title, scale) in zip(axes.flat, panels):
+    for ax, (key, title, scale) in zip(axes.flat, panels, strict=False):
         for i, (arm_name, arm) in enumerate(result.arms.items()):
             for j, history in enumerate(arm["histories"]):
                 xs, ys = _series(history, key)
@@ -95,7 +95,12 @@ def plot_reconstructions(
     assert truth is not None
     with_phase = bool(first.metrics.get("phase_ssim") is not None)
     cols = 4 if with_phase else 2
-    fig, axes = plt.subplots(len(shown) + 1, max(cols, 3), figsize=(3.2 * max(cols, 3), 3 * (len(shown) + 1)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(shown) + 1,
+        max(cols, 3),
+        figsize=(3.2 * max(cols, 3), 3 * (len(shown) + 1)),
+        squeeze=False,
+    )
     amp_range = (float(truth["true_amplitude"].min()), float(truth["true_amplitude"].max()))
 
     def show(ax: Any, image: Any, title: str, **kw: Any) -> None:
@@ -119,14 +124,27 @@ def plot_reconstructions(
         obj, m = outcome.final.stitched[0], outcome.metrics
         error = obj["amplitude"] - obj["true_amplitude"]
         lim = float(error.abs().max())
-        show(axes[row, 0], obj["amplitude"].numpy(), f"{arm_name}: amplitude (SSIM {m['amp_ssim']:.3f})",
+        title = f"{arm_name}: amplitude (SSIM {m['amp_ssim']:.3f})"
+        show(axes[row, 0], obj["amplitude"].numpy(), title,
              cmap="gray", vmin=amp_range[0], vmax=amp_range[1])  # fmt: skip
         show(axes[row, 1], error.numpy(), "amplitude error", cmap="RdBu_r", vmin=-lim, vmax=lim)
         if with_phase:
             perr = obj["phase"] - obj["true_phase"]
             plim = float(perr.abs().max())
-            show(axes[row, 2], obj["phase"].numpy(), f"phase (SSIM {m['phase_ssim']:.3f})", cmap="twilight")
-            show(axes[row, 3], perr.numpy(), "phase error (rad)", cmap="RdBu_r", vmin=-plim, vmax=plim)
+            show(
+                axes[row, 2],
+                obj["phase"].numpy(),
+                f"phase (SSIM {m['phase_ssim']:.3f})",
+                cmap="twilight",
+            )
+            show(
+                axes[row, 3],
+                perr.numpy(),
+                "phase error (rad)",
+                cmap="RdBu_r",
+                vmin=-plim,
+                vmax=plim,
+            )
         for ax in axes[row, cols:]:
             ax.axis("off")
     return _save(plt, fig, out, name)

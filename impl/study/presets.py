@@ -4,8 +4,8 @@
 >>> sorted(PRESETS)
 ['default', 'upstream']
 >>> up = PRESETS["upstream"]
->>> up.model.N, up.model.fno_blocks, up.model.gridsize, up.training.epochs, up.training.loss_function
-(64, 4, 1, 50, 'mae')
+>>> up.model.N, up.model.fno_blocks, up.model.gridsize, up.training.epochs
+(64, 4, 1, 50)
 
 ``default`` is sized so that the three Stage A arms, one seed each, finish in under
 ten minutes on a 2-core CPU with the control arm's stitched amplitude SSIM >= 0.9

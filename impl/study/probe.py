@@ -46,14 +46,16 @@ def make_probe(
     correlation: float = 1.5,
     seed: int = 0,
 ) -> Tensor:
-    """A built-in (N, N) complex64 probe, amplitude 1 at the centre ``(N-1)/2`` (below 1 on the grid for even N)."""
+    """A built-in (N, N) complex64 probe; amplitude 1 at the centre ``(N-1)/2``."""
     coords = torch.arange(N, dtype=torch.float64) - (N - 1) / 2
     r2 = coords[:, None] ** 2 + coords[None, :] ** 2
     amplitude = torch.exp(-r2 / (2 * (N / 8) ** 2))
     if kind == "gaussian":
         phase = math.pi * r2 / N**2
     elif kind == "diffuser":
-        noise = torch.randn(N, N, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+        noise = torch.randn(
+            N, N, generator=torch.Generator().manual_seed(seed), dtype=torch.float64
+        )
         screen = gaussian_blur(noise, (correlation,))
         phase = phase_std * (screen - screen.mean()) / screen.std().clamp_min(1e-30)
     else:
@@ -64,7 +66,9 @@ def make_probe(
 def _read_array(path: Path) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz"):
-        raise ProbeError(f"{path}: a probe file must be .npy or .npz, not {suffix or 'no suffix'!r}")
+        raise ProbeError(
+            f"{path}: a probe file must be .npy or .npz, not {suffix or 'no suffix'!r}"
+        )
     try:
         loaded = np.load(path, allow_pickle=False)
     except (OSError, ValueError, zipfile.BadZipFile) as exc:

@@ -112,8 +112,15 @@ class RunDirectory:
         return True
 
     def write_json(self, name: str, obj: Any) -> bool:
-        text = json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n"
-        return self.write(name, lambda f: f.write(text.encode("utf-8")) and None)
+        return self.write_text(name, json.dumps(json_safe(obj), indent=2, allow_nan=False) + "\n")
+
+    def write_text(self, name: str, text: str) -> bool:
+        data = text.encode("utf-8")
+
+        def dump(f: IO[bytes]) -> None:
+            f.write(data)
+
+        return self.write(name, dump)
 
     def write_torch(self, name: str, obj: Any) -> bool:
         return self.write(name, lambda f: torch.save(obj, f))

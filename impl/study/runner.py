@@ -33,6 +33,7 @@ from __future__ import annotations
 import datetime
 import json
 import secrets
+import signal
 import sys
 import time
 import warnings
@@ -41,7 +42,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-import torch
 from torch import Tensor
 
 import spec
@@ -125,7 +125,7 @@ def _start(
 def run_study(
     config: spec.StudyConfig,
     output_dir: str | Path,
-    options: RunOptions = RunOptions(),
+    options: RunOptions | None = None,
     *,
     stream: TextIO | None = None,
     probe: Tensor | None = None,
@@ -141,6 +141,7 @@ def run_study(
     them across arms.
     """
     stream = sys.stderr if stream is None else stream
+    options = RunOptions() if options is None else options
     run = RunDirectory(output_dir)
     run.prepare(options.overwrite)
     clock = _Clock()
@@ -148,7 +149,9 @@ def run_study(
     loop = LoopResult()
 
     def progress(state: LoopResult) -> None:
-        m = run_metrics(config, setup, state, None, options, status="running", timing=clock.timing())
+        m = run_metrics(
+            config, setup, state, None, options, status="running", timing=clock.timing()
+        )
         write_progress(run, state, m)
 
     with signals_as_interrupts():
@@ -167,7 +170,9 @@ def run_study(
         if loop.interrupt is None and late:
             loop.interrupt = late[0]
         status = status_of(failure=loop.failure, interrupted=interrupted, finished=True)
-        metrics = run_metrics(config, setup, loop, final, options, status=status, timing=clock.timing())
+        metrics = run_metrics(
+            config, setup, loop, final, options, status=status, timing=clock.timing()
+        )
         write_final(run, loop, metrics, final, setup)
     return RunOutcome(
         config=config,
@@ -187,14 +192,8 @@ def exit_status(outcome: RunOutcome) -> int:
     if outcome.write_errors:
         return EXIT_UNWRITTEN
     if m["interrupted"]:
-        return Interrupted(_signum(m["interrupt_signal"])).exit_status
+        return Interrupted(signal.Signals[m["interrupt_signal"] or "SIGINT"]).exit_status
     return EXIT_FAILED if m["failed"] else EXIT_OK
-
-
-def _signum(name: str | None) -> int:
-    import signal
-
-    return int(getattr(signal, name or "SIGINT"))
 
 
 def report_unwritten(outcome: RunOutcome, stream: TextIO) -> None:

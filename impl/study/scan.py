@@ -109,13 +109,15 @@ def merge_groups(patches: Tensor, grid: ScanGrid) -> Tensor:
     return torch.stack([merged[:, oy : oy + N, ox : ox + N] for oy, ox in offsets], dim=1)
 
 
-def stitch(values: Tensor, positions: Tensor, object_size: int, window: int) -> tuple[Tensor, slice]:
+def stitch(
+    values: Tensor, positions: Tensor, object_size: int, window: int
+) -> tuple[Tensor, slice]:
     """Average each real patch's central ``window`` x ``window`` into an (M, M) object.
 
     ``values`` (P, N, N), ``positions`` (P, 2). Returns the object cropped to the square
     region every window reaches (float64) and that region as a slice of rows and columns.
     """
-    P, N = values.shape[0], values.shape[-1]
+    N = values.shape[-1]
     q = (N - window) // 2
     span = torch.arange(window)
     rows = positions[:, 0, None] + q + span  # (P, w)

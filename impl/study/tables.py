@@ -30,7 +30,14 @@ from impl.study.evaluate import SCORES
 
 __all__ = ["MIN_SEEDS", "SUMMARY_KEYS", "render_markdown", "summarise", "verdict", "verdicts"]
 
-SUMMARY_KEYS = (*SCORES, "best_val_loss", "final_val_loss", "clip_fraction", "seconds", "cpu_seconds")
+SUMMARY_KEYS = (
+    *SCORES,
+    "best_val_loss",
+    "final_val_loss",
+    "clip_fraction",
+    "seconds",
+    "cpu_seconds",
+)
 """Per-run values summarised per arm (median, quartiles, IQR)."""
 
 MIN_SEEDS = 3
@@ -66,7 +73,9 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in SUMMARY_KEYS:
         vals = [r.get(key) for r in (runs if key in ("seconds", "cpu_seconds") else ok)]
-        out[key] = _stats([float(v) for v in vals if isinstance(v, (int, float)) and math.isfinite(v)])
+        out[key] = _stats(
+            [float(v) for v in vals if isinstance(v, (int, float)) and math.isfinite(v)]
+        )
     out["runs"] = len(runs)
     out["failures"] = len(runs) - len(ok)
     out["failure_rate"] = (len(runs) - len(ok)) / len(runs) if runs else None

@@ -107,7 +107,9 @@ def _baseline_patterns(data: StudyData) -> Tensor:
     rows = (data.test.object_index == 0).nonzero().reshape(-1)
     per_side = grid.groups_per_side
     every = 1
-    while math.ceil(per_side / every) ** 2 > _MAX_GROUPS and (every + 1) * grid.stride <= grid.N // 2:
+    while (
+        math.ceil(per_side / every) ** 2 > _MAX_GROUPS and (every + 1) * grid.stride <= grid.N // 2
+    ):
         every += 1
     keep = torch.arange(0, per_side, every)
     flat = (keep[:, None] * per_side + keep[None, :]).reshape(-1)
@@ -155,9 +157,9 @@ def check_wellposedness(data: StudyData, loss: DiffractionLoss) -> dict[str, Any
         )
     ssim = baseline["amp_ssim"]
     if ssim is None or ssim < MIN_BASELINE_SSIM:
+        shown = "none" if ssim is None else f"{ssim:.3g}"
         reasons.append(
-            f"direct phase retrieval reaches amplitude SSIM {ssim if ssim is None else round(ssim, 3)}"
-            f" < {MIN_BASELINE_SSIM}"
+            f"direct phase retrieval reaches amplitude SSIM {shown} < {MIN_BASELINE_SSIM}"
         )
     return {
         "wellposed": not reasons,
