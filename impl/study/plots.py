@@ -15,10 +15,14 @@ import math
 import sys
 from typing import TYPE_CHECKING, Any
 
+from impl.study.evaluate import StitchedObject
 from impl.study.rundir import RunDirectory
 
 if TYPE_CHECKING:
     from impl.study.compare import ComparisonResult
+
+Panel = tuple[Any, str, dict[str, Any]]
+"""An image, its title and its ``imshow`` options."""
 
 __all__ = ["plot_curves", "plot_reconstructions"]
 
@@ -80,71 +84,67 @@ def plot_curves(result: ComparisonResult, out: RunDirectory, name: str = "curves
     return _save(plt, fig, out, name)
 
 
+def _show(fig: Any, ax: Any, image: Any, title: str, **kw: Any) -> None:
+    im = ax.imshow(image.numpy() if hasattr(image, "numpy") else image, **kw)
+    ax.set_title(title, fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+
+
+def _object_panels(obj: StitchedObject, label: str, m: dict[str, Any], phase: bool) -> list[Panel]:
+    """(image, title, imshow options) of one arm's row: amplitude, its error, [phase, error]."""
+    amp = (float(obj["true_amplitude"].min()), float(obj["true_amplitude"].max()))
+    error = obj["amplitude"] - obj["true_amplitude"]
+    lim = float(error.abs().max())
+    panels: list[Panel] = [
+        (obj["amplitude"], f"{label}: amplitude (SSIM {m['amp_ssim']:.3f})",
+         {"cmap": "gray", "vmin": amp[0], "vmax": amp[1]}),
+        (error, "amplitude error", {"cmap": "RdBu_r", "vmin": -lim, "vmax": lim}),
+    ]  # fmt: skip
+    if phase:
+        ph = (float(obj["true_phase"].min()), float(obj["true_phase"].max()))
+        perr = obj["phase"] - obj["true_phase"]
+        plim = float(perr.abs().max())
+        panels += [
+            (obj["phase"], f"phase (SSIM {m['phase_ssim']:.3f})",
+             {"cmap": "viridis", "vmin": ph[0], "vmax": ph[1]}),
+            (perr, "phase error (rad)", {"cmap": "RdBu_r", "vmin": -plim, "vmax": plim}),
+        ]  # fmt: skip
+    return panels
+
+
 def plot_reconstructions(
     result: ComparisonResult, out: RunDirectory, name: str = "reconstructions.png"
 ) -> bool:
     """Probe, truth, and per arm the stitched object and its error; False if not written."""
     plt = _pyplot()
-    if plt is None:
-        return False
     shown = {n: o[0] for n, o in result.outcomes.items() if o and o[0].final is not None}
-    if not shown:
+    if plt is None or not shown:
         return False
     first = next(iter(shown.values()))
-    truth = first.final.stitched[0] if first.final else None
-    assert truth is not None
-    with_phase = bool(first.metrics.get("phase_ssim") is not None)
-    cols = 4 if with_phase else 2
-    fig, axes = plt.subplots(
-        len(shown) + 1,
-        max(cols, 3),
-        figsize=(3.2 * max(cols, 3), 3 * (len(shown) + 1)),
-        squeeze=False,
-    )
-    amp_range = (float(truth["true_amplitude"].min()), float(truth["true_amplitude"].max()))
-
-    def show(ax: Any, image: Any, title: str, **kw: Any) -> None:
-        im = ax.imshow(image, **kw)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-        fig.colorbar(im, ax=ax, fraction=0.046)
-
-    probe = first.probe
-    if probe is not None:
-        show(axes[0, 0], probe.abs().numpy(), "probe amplitude", cmap="gray")
-        show(axes[0, 1], probe.angle().numpy(), "probe phase (rad)", cmap="twilight")
-    show(axes[0, 2], truth["true_amplitude"].numpy(), "true amplitude", cmap="gray",
-         vmin=amp_range[0], vmax=amp_range[1])  # fmt: skip
-    if with_phase and axes.shape[1] > 3:
-        show(axes[0, 3], truth["true_phase"].numpy(), "true phase (plane removed)", cmap="twilight")
-    for ax in axes[0, 4 if with_phase else 3 :]:
-        ax.axis("off")
-    for row, (arm_name, outcome) in enumerate(shown.items(), start=1):
-        assert outcome.final is not None
-        obj, m = outcome.final.stitched[0], outcome.metrics
-        error = obj["amplitude"] - obj["true_amplitude"]
-        lim = float(error.abs().max())
-        title = f"{arm_name}: amplitude (SSIM {m['amp_ssim']:.3f})"
-        show(axes[row, 0], obj["amplitude"].numpy(), title,
-             cmap="gray", vmin=amp_range[0], vmax=amp_range[1])  # fmt: skip
-        show(axes[row, 1], error.numpy(), "amplitude error", cmap="RdBu_r", vmin=-lim, vmax=lim)
-        if with_phase:
-            perr = obj["phase"] - obj["true_phase"]
-            plim = float(perr.abs().max())
-            show(
-                axes[row, 2],
-                obj["phase"].numpy(),
-                f"phase (SSIM {m['phase_ssim']:.3f})",
-                cmap="twilight",
-            )
-            show(
-                axes[row, 3],
-                perr.numpy(),
-                "phase error (rad)",
-                cmap="RdBu_r",
-                vmin=-plim,
-                vmax=plim,
-            )
-        for ax in axes[row, cols:]:
+    assert first.final is not None and first.probe is not None
+    truth = first.final.stitched[0]
+    phase = first.metrics.get("phase_ssim") is not None
+    amp = {
+        "vmin": float(truth["true_amplitude"].min()),
+        "vmax": float(truth["true_amplitude"].max()),
+    }
+    top: list[Panel] = [
+        (first.probe.abs(), "probe amplitude", {"cmap": "gray"}),
+        (first.probe.angle(), "probe phase (rad)", {"cmap": "twilight"}),
+        (truth["true_amplitude"], "true amplitude", {"cmap": "gray", **amp}),
+    ]
+    if phase:
+        top.append((truth["true_phase"], "true phase (plane removed)", {"cmap": "viridis"}))
+    rows = [top] + [
+        _object_panels(o.final.stitched[0], n, o.metrics, phase)
+        for n, o in shown.items()
+        if o.final is not None
+    ]
+    cols = max(len(r) for r in rows)
+    fig, axes = plt.subplots(len(rows), cols, figsize=(3.2 * cols, 3 * len(rows)), squeeze=False)
+    for row, panels in zip(axes, rows, strict=True):
+        for ax in row:
             ax.axis("off")
+        for ax, (image, title, kw) in zip(row, panels, strict=False):
+            _show(fig, ax, image, title, **kw)
     return _save(plt, fig, out, name)
