@@ -79,10 +79,12 @@ class StudyData:
     def test_patches(self, subset: PatternSet | None = None) -> Tensor:
         """(S, C, N, N) complex128 true patches of the test groups (or of ``subset``)."""
         patterns = self.test if subset is None else subset
-        objects = self.test_objects[patterns.object_index]  # (S, M, M)
-        return torch.stack(
-            [extract(o, p, self.grid.N) for o, p in zip(objects, patterns.positions, strict=True)]
-        )
+        N = self.grid.N
+        out = torch.empty(*patterns.positions.shape[:-1], N, N, dtype=self.test_objects.dtype)
+        for k in patterns.object_index.unique().tolist():  # one object at a time: memory
+            rows = patterns.object_index == k
+            out[rows] = extract(self.test_objects[k], patterns.positions[rows], N)
+        return out
 
 
 def _objects(seed: int, count: int, config: spec.StudyConfig) -> Tensor:

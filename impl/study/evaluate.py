@@ -38,7 +38,7 @@ from torch import Tensor
 
 from impl.study import metrics
 from impl.study.data import PatternSet, StudyData
-from impl.study.scan import stitch
+from impl.study.scan import extract, stitch
 
 __all__ = ["SCORES", "StitchedObject", "score", "stitch_object"]
 
@@ -110,19 +110,19 @@ def score(
     Returns the scores (keys :data:`SCORES`, averaged over objects) and each stitched object.
     """
     patterns = data.test if patterns is None else patterns
-    truth = data.test_patches(patterns)
-    if patches.shape != truth.shape:
+    need = (*patterns.positions.shape[:-1], data.grid.N, data.grid.N)
+    if tuple(patches.shape) != need:
         raise ValueError(
-            f"predicted patches have shape {tuple(patches.shape)}; the test groups need "
-            f"{tuple(truth.shape)}"
+            f"predicted patches have shape {tuple(patches.shape)}; the test groups need {need}"
         )
     stitched, per_object = [], []
-    for k in patterns.object_index.unique().tolist():
+    for k in patterns.object_index.unique().tolist():  # one object at a time: memory
         rows = patterns.object_index == k
+        positions = patterns.positions[rows].reshape(-1, 2)
         obj = stitch_object(
-            patches[rows].reshape(-1, *patches.shape[-2:]),
-            truth[rows].reshape(-1, *truth.shape[-2:]),
-            patterns.positions[rows].reshape(-1, 2),
+            patches[rows].reshape(-1, *need[-2:]),
+            extract(data.test_objects[k], positions, data.grid.N),
+            positions,
             data,
         )
         stitched.append(obj)

@@ -27,6 +27,10 @@ data cannot reject the twin, 1 the twin fits as badly as a blank object.
 (With gridsize > 1 the twins of overlapping patches disagree and the overlap
 constraint alone raises the margin.)
 
+Both checks use the first test object's patterns, thinned to at most 256 groups
+(every k-th scan position, k * stride <= N / 2 so the stitched windows still cover
+the object): seconds at the default size, and bounded at upstream's.
+
 **Direct retrieval.** :func:`direct_retrieval` solves the test patterns without a
 network: complex patches, started flat at the amplitude the data's energy implies,
 fitted by Adam to the same loss and forward model (overlap constraint included),
@@ -84,9 +88,10 @@ def twin_object(patches: Tensor, probe: Tensor) -> Tensor:
 
 
 def twin_check(data: StudyData, loss: DiffractionLoss) -> dict[str, float]:
-    """Losses of the truth, its twin object and a constant object on the test data."""
-    truth = data.test_patches()
-    inputs = data.test.inputs
+    """Losses of the truth, its twin object and a constant object on (thinned) test data."""
+    patterns = data.test.subset(_baseline_patterns(data))
+    truth = data.test_patches(patterns)
+    inputs = patterns.inputs
     with torch.no_grad():
         truth_loss = float(loss.value_patches(truth, inputs))
         twin_loss = float(loss.value_patches(twin_object(truth, data.probe), inputs))
