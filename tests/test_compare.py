@@ -36,8 +36,10 @@ def capture_configs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[spec.StudyCon
         metrics = {"failed": False, "interrupted": False, "best_val_loss": 1.0, "seconds": 0.0}
         return runner.RunOutcome(config=config, metrics=metrics, history=[], output_dir=None)
 
-    check = {"wellposed": True, "reasons": [], "twin": {"twin_margin": 1.0, "truth_loss": 0.0},
-             "direct_retrieval": {"amp_ssim": 1.0}}  # fmt: skip
+    check = {
+        "wellposed": True, "twin_rejected": True, "retrieval_solves": True, "reasons": [],
+        "twin": {"twin_margin": 1.0, "truth_loss": 0.0}, "direct_retrieval": {"amp_ssim": 1.0},
+    }  # fmt: skip
     monkeypatch.setattr(compare, "run_study", fake_run)
     monkeypatch.setattr(compare, "make_study_data", lambda config: None)
     monkeypatch.setattr(compare, "check_wellposedness", lambda data, loss: check)
@@ -247,6 +249,24 @@ def test_ill_posed_comparison_ranks_nothing(tmp_path: Path) -> None:
     assert data["wellposed"] is False and data["task"].startswith("ILL-POSED")
     assert data["verdicts"] == ["no verdicts: " + data["task"]]
     assert "ILL-POSED, arms are not ranked" in (tmp_path / "comparison.md").read_text()
+
+
+def test_unconfirmed_task_is_ranked_with_a_caveat() -> None:
+    """RUN-015: the direct retrieval failing alone (no proven ambiguity) still gives verdicts."""
+    result = compare.ComparisonResult(seeds=3)
+    result.wellposedness[42] = {
+        "wellposed": False, "twin_rejected": True, "retrieval_solves": False,
+        "reasons": ["direct phase retrieval reaches amplitude SSIM 0.47 < 0.5"],
+        "twin": {"twin_margin": 1.07, "truth_loss": 1e-3}, "direct_retrieval": {"amp_ssim": 0.47},
+    }  # fmt: skip
+    for name, values in (("a", (0.9, 0.91, 0.92)), ("b", (0.5, 0.52, 0.51))):
+        runs = [{"amp_ssim": v, "failed": False} for v in values]
+        result.arms[name] = {"runs": runs, "summary": tables.summarise(runs)}
+    data = result.to_json()
+    assert data["wellposed"] is False and data["task"].startswith("not confirmed: direct phase")
+    assert data["verdicts"][0].endswith("a is better")
+    result.wellposedness[43] = {**result.wellposedness[42], "twin_rejected": False}
+    assert compare.ComparisonResult.to_json(result)["verdicts"][0].startswith("no verdicts: ILL")
 
 
 def test_interrupted_arm_stops_the_comparison(

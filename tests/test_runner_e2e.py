@@ -13,7 +13,6 @@ import errno
 import io
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -333,8 +332,3 @@ def test_import_impl_does_not_import_the_study() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    helped = subprocess.run(
-        [sys.executable, "-m", "impl.runner", "--help"], capture_output=True, text=True, env=env
-    )
-    assert helped.returncode == 0 and "--probe-file" in helped.stdout

@@ -208,8 +208,18 @@ class ComparisonResult:
                 f"well-posed (twin margin {c['twin']['twin_margin']:.3g}; direct phase retrieval "
                 f"without a network reaches amplitude SSIM {c['direct_retrieval']['amp_ssim']:.3g})"
             )
-        reasons = sorted({r for c in checks for r in c["reasons"]})
-        return "ILL-POSED, arms are not ranked: " + "; ".join(reasons)
+        reasons = "; ".join(sorted({r for c in checks for r in c["reasons"]}))
+        if not self.rankable():
+            return "ILL-POSED, arms are not ranked: " + reasons
+        return (
+            f"not confirmed: {reasons}; the twin image does not fit the data, so the arms are "
+            "ranked on their own scores"
+        )
+
+    def rankable(self) -> bool:
+        """True when every seed's data reject the twin image (no proven ambiguity)."""
+        checks = self.wellposedness.values()
+        return bool(checks) and all(c["twin_rejected"] for c in checks)
 
     def to_json(self) -> dict[str, Any]:
         wellposed = all(c["wellposed"] for c in self.wellposedness.values())
@@ -226,7 +236,7 @@ class ComparisonResult:
             "wellposedness": {str(k): v for k, v in self.wellposedness.items()},
             "verdicts": (
                 tables.verdicts(self.arms)
-                if wellposed and self.wellposedness
+                if self.rankable()
                 else ["no verdicts: " + self.task_line()]
             ),
             "arms": arms,

@@ -37,7 +37,11 @@ fitted by Adam to the same loss and forward model (overlap constraint included),
 then stitched and scored like a network's prediction (:func:`impl.study.evaluate.score`).
 
 :func:`check_wellposedness` runs both and calls the task well-posed when
-``twin_margin >= 0.1`` and the direct retrieval's amplitude SSIM ``>= 0.5``.
+``twin_margin >= 0.1`` (``twin_rejected``) and the direct retrieval's amplitude SSIM
+``>= 0.5`` (``retrieval_solves``). The first is a proof of ambiguity when it fails;
+the second is only evidence: a gradient-descent retrieval can stall on a solvable
+task (strong phase objects, ``--set-phi``, where a network does better), so the
+comparison refuses to rank arms only when the twin fits.
 """
 
 from __future__ import annotations
@@ -168,6 +172,8 @@ def check_wellposedness(data: StudyData, loss: DiffractionLoss) -> dict[str, Any
         )
     return {
         "wellposed": not reasons,
+        "twin_rejected": twin["twin_margin"] >= MIN_TWIN_MARGIN,
+        "retrieval_solves": ssim is not None and ssim >= MIN_BASELINE_SSIM,
         "reasons": reasons,
         "thresholds": {"twin_margin": MIN_TWIN_MARGIN, "baseline_amp_ssim": MIN_BASELINE_SSIM},
         "twin": twin,
