@@ -70,7 +70,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNWRITTEN = 0, 1, 2, 3
 
 
 class IllPosedWarning(RuntimeWarning):
-    """The well-posedness check says the data cannot determine the object."""
+    """The well-posedness check failed: the twin image fits, or direct retrieval did not solve."""
 
 
 @dataclass
@@ -115,8 +115,10 @@ def _start(
     setup = prepare(config, options, probe=probe, data=data, wellposedness=wellposedness)
     run.write_json("wellposedness.json", setup.wellposedness)
     run.write_npy("probe.npy", setup.data.probe.numpy())
-    if not setup.wellposedness["wellposed"]:
-        message = "the task is ill-posed: " + "; ".join(setup.wellposedness["reasons"])
+    check = setup.wellposedness
+    if not check["wellposed"]:
+        head = "the task is ill-posed" if not check["twin_rejected"] else "well-posedness not shown"
+        message = f"{head}: " + "; ".join(check["reasons"])
         warnings.warn(message, IllPosedWarning, stacklevel=3)
         stream.write(f"warning: {message}\n")
     return setup
