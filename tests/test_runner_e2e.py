@@ -332,3 +332,13 @@ def test_import_impl_does_not_import_the_study() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_gridsize_2_trains_with_the_overlap_constraint(tmp_path: Path) -> None:
+    """RUN-012: groups of 2 x 2 patches, merged before the forward model, train and are scored."""
+    code, metrics, history = run(tmp_path, "--gridsize", "2", "--epochs", "1")
+    config = spec.load_config(tmp_path / "config.json")
+    assert code == 0 and config.model.gridsize == 2 and config.group_extent == 20
+    assert math.isfinite(metrics["amp_ssim"]) and len(history) == 1
+    with np.load(tmp_path / "reconstruction.npz") as rec:
+        assert rec["amplitude"].shape == (1, 24, 24)  # every patch of every group stitched
