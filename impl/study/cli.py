@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 import spec
 from impl.study.presets import PRESETS
+from impl.study.scan import ScanGrid
 
 __all__ = [
     "CONFIG_FLAGS",
@@ -257,8 +258,6 @@ def resolve_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -
 
 def check_steps(config: spec.StudyConfig, parser: argparse.ArgumentParser) -> None:
     """Exit 2 unless the training set holds at least one optimiser step's patterns."""
-    from impl.study.scan import ScanGrid
-
     patterns = config.data.n_train_objects * ScanGrid.of(config).groups_per_side ** 2
     per_step = config.training.batch_size * config.training.accumulate_grad_batches
     if patterns < per_step:

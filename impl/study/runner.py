@@ -124,6 +124,38 @@ def _start(
     return setup
 
 
+def _begin(config: spec.StudyConfig, run: RunDirectory, clock: _Clock) -> None:
+    """Before any data: the config, and a metrics record that says the run is under way."""
+    try:
+        spec.save_config(config, run.path / "config.json")
+    except OSError as exc:
+        run.errors.append(f"{run.path / 'config.json'}: {exc.strerror or exc}")
+    run.write_json("metrics.json", {"status": "running", **clock.timing()})
+
+
+def _finish(
+    config: spec.StudyConfig,
+    run: RunDirectory,
+    setup: RunSetup | None,
+    loop: LoopResult,
+    options: RunOptions,
+    clock: _Clock,
+) -> tuple[dict[str, Any], Evaluation | None]:
+    """Score the final weights and write the last records; signals now wait until it is done."""
+    with signals_deferred() as late:
+        final = evaluate(setup, config.training.batch_size) if setup and not loop.failure else None
+        if loop.interrupt is None and late:
+            loop.interrupt = late[0]
+        status = status_of(
+            failure=loop.failure, interrupted=loop.interrupt is not None, finished=True
+        )
+        metrics = run_metrics(
+            config, setup, loop, final, options, status=status, timing=clock.timing()
+        )
+        write_final(run, loop, metrics, final, setup)
+    return metrics, final
+
+
 def run_study(
     config: spec.StudyConfig,
     output_dir: str | Path,
@@ -158,24 +190,14 @@ def run_study(
 
     with signals_as_interrupts():
         try:
-            spec.save_config(config, run.path / "config.json")
-            run.write_json("metrics.json", {"status": "running", **clock.timing()})
+            _begin(config, run, clock)
             setup = _start(
                 config, run, options, stream, probe=probe, data=data, wellposedness=wellposedness
             )
             loop = train_loop(setup, options, stream, on_epoch=progress)
         except KeyboardInterrupt as exc:  # during set-up: nothing trained yet
             loop.interrupt = exc if isinstance(exc, Interrupted) else Interrupted()
-    with signals_deferred() as late:
-        final = evaluate(setup, config.training.batch_size) if setup and not loop.failure else None
-        interrupted = loop.interrupt is not None or bool(late)
-        if loop.interrupt is None and late:
-            loop.interrupt = late[0]
-        status = status_of(failure=loop.failure, interrupted=interrupted, finished=True)
-        metrics = run_metrics(
-            config, setup, loop, final, options, status=status, timing=clock.timing()
-        )
-        write_final(run, loop, metrics, final, setup)
+    metrics, final = _finish(config, run, setup, loop, options, clock)
     return RunOutcome(
         config=config,
         metrics=json_safe(metrics),
