@@ -203,7 +203,7 @@ def _stop_on_signals() -> dict[int, Any]:
     def handler(signum: int, frame: FrameType | None) -> None:
         request_stop(signal.Signals(signum).name)
 
-    previous = {}
+    previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
             if signal.getsignal(sig) is signal.SIG_IGN:

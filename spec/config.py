@@ -26,7 +26,9 @@ __all__ = [
     "DataConfig",
     "LossFunction",
     "ModelConfig",
+    "ObjectKind",
     "OptimizerName",
+    "ProbeKind",
     "StableInit",
     "StudyConfig",
     "TFTrainingConfig",
@@ -215,19 +217,44 @@ class ModelConfig(_Strict):
         return self.gridsize**2
 
 
-class DataConfig(_Strict):
-    """The synthetic grid-lines data set of a study run (patch size ``N`` is in ModelConfig).
+ObjectKind = Literal["lines", "upstream_lines"]
+"""Object families of the study: random line segments blurred at sigma 1, 5, 10 px, weighted
+(1, 0.5, 0.5) ('lines') or as upstream (1, 2, 5) ('upstream_lines')."""
 
-    >>> DataConfig(set_phi=True).n_train
-    256
+ProbeKind = Literal["diffuser", "gaussian"]
+"""Built-in probes: a Gaussian amplitude with a random smooth phase screen ('diffuser', well-posed)
+or with a weak quadratic phase ('gaussian', centro-symmetric: the twin image fits the data)."""
+
+
+class DataConfig(_Strict):
+    """The synthetic task of a study run: objects, scan, probe (patch size ``N`` is in ModelConfig).
+
+    >>> DataConfig(set_phi=True).n_train_objects
+    2
     """
 
-    n_train: PositiveInt = 256
-    """Training samples (each holds gridsize² diffraction patterns)."""
-    n_val: PositiveInt = 64
-    """Validation samples, drawn after the training samples from the same seeded stream."""
+    objects: ObjectKind = "lines"
+    """Object family ('lines' or 'upstream_lines'; see ObjectKind)."""
+    object_size: PositiveInt = 128
+    """Side of each object in pixels; patches are cut from it on a regular scan grid."""
+    n_train_objects: PositiveInt = 2
+    """Objects the training patterns are cut from."""
+    n_test_objects: PositiveInt = 1
+    """Held-out objects: validation loss and the stitched reconstruction metrics."""
+    scan_stride: PositiveInt = 4
+    """Pixels between neighbouring scan positions (at most N // 2, so stitched windows cover)."""
     set_phi: bool = False
-    """Give the objects a phase pattern as well as an amplitude pattern."""
+    """Give the objects a phase: a tanh function of the amplitude, within +-0.8 pi."""
+    probe: ProbeKind = "diffuser"
+    """Built-in probe (ignored when probe_file is set)."""
+    probe_file: str | None = None
+    """A .npy or .npz file holding the complex (N, N) probe (a measured one); overrides probe."""
+    probe_phase_std: NonNegativeFinite = 3.141592653589793
+    """Standard deviation of the diffuser's phase screen, in radians."""
+    probe_correlation: PositiveFinite = 1.5
+    """Correlation length (Gaussian sigma) of the diffuser's phase screen, in pixels."""
+    probe_seed: Seed = 0
+    """Seed of the diffuser's phase screen (fixed: the probe does not change with the run seed)."""
 
 
 class StudyConfig(_Strict):
@@ -242,3 +269,30 @@ class StudyConfig(_Strict):
     model: ModelConfig = Field(default_factory=ModelConfig)
     training: TorchTrainingConfig = Field(default_factory=TorchTrainingConfig)
     data: DataConfig = Field(default_factory=DataConfig)
+
+    @property
+    def group_spacing(self) -> int:
+        """Offset in pixels between neighbouring patches of one gridsize x gridsize group."""
+        return max(1, self.model.N // 4)
+
+    @property
+    def group_extent(self) -> int:
+        """Side in pixels of the region one group of patches covers."""
+        return self.model.N + (self.model.gridsize - 1) * self.group_spacing
+
+    @model_validator(mode="after")
+    def _scan_fits(self) -> StudyConfig:
+        extent, size = self.group_extent, self.data.object_size
+        if extent > size:
+            raise ValueError(
+                f"data.object_size={size} is smaller than one scan group: model.N + "
+                f"(model.gridsize - 1) * (N // 4) = {extent}; use object_size >= {extent}"
+            )
+        stride, window = self.data.scan_stride, max(1, self.model.N // 2)
+        if stride > window:
+            raise ValueError(
+                f"data.scan_stride={stride} is above model.N // 2 = {window}: the central "
+                "windows of the test patches would not cover the stitched object; use "
+                f"scan_stride <= {window}"
+            )
+        return self

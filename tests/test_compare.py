@@ -1,7 +1,9 @@
-"""The compare wrapper: arms, flag forwarding to the runner, the table and the curves.
+"""The compare wrapper: arms as StudyConfigs, flag forwarding, checks before any run, the tables,
+the verdicts and the pictures.
 
-Clauses: RUN-002 (--torch-grad-clip / --torch-grad-clip-algorithm forwarded to the runner),
-RUN-004 (bad arms and shared flags rejected before any run), RUN-009 (comparison table).
+Clauses: RUN-002 (--torch-grad-clip / --torch-grad-clip-algorithm forwarded), RUN-004 (bad arms,
+shared flags and output directories rejected before any run), RUN-009 (comparison table over
+seeds), RUN-015 (a verdict per arm pair against the seed-to-seed spread; none when ill-posed).
 """
 
 from __future__ import annotations
@@ -14,17 +16,19 @@ from typing import Any
 import pytest
 
 import spec
-from impl import compare, runner
-from impl.compare import DEFAULT_ARMS, Arm, parse_arm
+from impl.study import compare, runner, tables
+from impl.study.compare import DEFAULT_ARMS, Arm, arm_config, parse_arm
+from impl.study.presets import DEFAULT
 
 TINY = [
-    "--N", "16", "--gridsize", "1", "--fno-blocks", "1", "--fno-width", "4", "--fno-modes", "4",
-    "--epochs", "2", "--n-train", "8", "--n-val", "4", "--batch-size", "4", "--quiet",
+    "--N", "16", "--fno-blocks", "1", "--fno-width", "4", "--fno-modes", "4",
+    "--object-size", "32", "--scan-stride", "4", "--epochs", "2", "--batch-size", "8", "--quiet",
 ]  # fmt: skip
+HAS_MPL = importlib.util.find_spec("matplotlib") is not None
 
 
 def capture_configs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[spec.StudyConfig, Path]]:
-    """Replace training by a recorder of what the runner was asked to train."""
+    """Replace training (and data) by a recorder of what each run was asked to do."""
     seen: list[tuple[spec.StudyConfig, Path]] = []
 
     def fake_run(config: spec.StudyConfig, output_dir: Any, options: Any, **_: Any) -> Any:
@@ -32,7 +36,14 @@ def capture_configs(monkeypatch: pytest.MonkeyPatch) -> list[tuple[spec.StudyCon
         metrics = {"failed": False, "interrupted": False, "best_val_loss": 1.0, "seconds": 0.0}
         return runner.RunOutcome(config=config, metrics=metrics, history=[], output_dir=None)
 
-    monkeypatch.setattr(runner, "run_study", fake_run)
+    check = {
+        "wellposed": True, "twin_rejected": True, "retrieval_solves": True, "reasons": [],
+        "twin": {"twin_margin": 1.0, "truth_loss": 0.0}, "direct_retrieval": {"amp_ssim": 1.0},
+    }  # fmt: skip
+    monkeypatch.setattr(compare, "run_study", fake_run)
+    monkeypatch.setattr(compare, "make_study_data", lambda config: None)
+    monkeypatch.setattr(compare, "check_wellposedness", lambda data, loss: check)
+    monkeypatch.setattr(compare, "make_loss", lambda config, data: None)
     return seen
 
 
@@ -77,13 +88,17 @@ def test_torch_grad_clip_flags_are_forwarded(
     assert [c.training.seed for c in by_arm["a"]] == [5, 6]
 
 
-def test_arm_argv_round_trips_through_the_runner_parser(tmp_path: Path) -> None:
-    """RUN-002: the command line the wrapper builds parses into the arm's training config."""
-    argv = compare.arm_argv(Arm("x", "hybrid"), 9, tmp_path, TINY, 0.02, "agc")
-    config, _, out = runner.parse_args(argv)
-    assert config.training.gradient_clip_algorithm == "agc"
-    assert config.training.gradient_clip_val == 0.02 and config.training.seed == 9
-    assert out == tmp_path / "x" / "seed9"
+def test_arm_config_is_the_base_with_the_arm_applied() -> None:
+    """No argv round trip: the arm's fields on the base config, everything else unchanged."""
+    cfg = arm_config(DEFAULT, Arm("x", "stable_hybrid"), 9, 0.02, "agc")
+    assert cfg.model == DEFAULT.model.model_copy(update={"architecture": "stable_hybrid"})
+    assert cfg.training == DEFAULT.training.model_copy(
+        update={"gradient_clip_algorithm": "agc", "gradient_clip_val": 0.02, "seed": 9}
+    )
+    assert cfg.data == DEFAULT.data
+    assert (
+        arm_config(DEFAULT, Arm("y", "hybrid", "norm", -1.0), 1).training.gradient_clip_val == 0.0
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,12 +121,15 @@ def test_bad_arm_specs(text: str, needle: str) -> None:
     ("flags", "needle"),
     [
         (["--arm", "a:hybrid:bogus:1"], "'bogus'"),
-        (["--arm", "a:hybrd"], "--architecture='hybrd'"),
+        (["--arm", "a:hybrd"], "arm 'a' (seed 42): field model.architecture"),
         (["--epochs", "0"], "--epochs=0"),
         (["--torch-grad-clip-algorithm", "bogus"], "'bogus'"),
         (["--grad-clip", "1"], "--grad-clip is set per arm"),
+        (["--seed", "1"], "--seed is set per arm"),
         (["--arm", "a:hybrid", "--arm", "a:stable_hybrid"], "unique"),
         (["--seeds", "0"], "--seeds=0"),
+        (["--N", "30", "--fno-blocks", "3"], "model.N=30 does not fit the generator"),
+        (["--bogus-flag"], "unrecognized arguments: --bogus-flag"),
     ],
 )
 def test_bad_input_exits_2_before_any_run(
@@ -119,75 +137,168 @@ def test_bad_input_exits_2_before_any_run(
 ) -> None:
     """RUN-004: bad arms or shared flags exit 2 before the first arm trains."""
     seen = capture_configs(monkeypatch)
-    with pytest.raises(SystemExit) as info:
-        compare.main([*TINY, *flags, "--output-dir", str(tmp_path)])
-    assert info.value.code == 2 and needle in capsys.readouterr().err
+    try:
+        code = compare.main([*TINY, *flags, "--output-dir", str(tmp_path / "c")])
+    except SystemExit as exc:
+        code = exc.code  # type: ignore[assignment]
+    assert code == 2 and needle in capsys.readouterr().err
     assert seen == []
+
+
+def test_a_directory_holding_a_run_is_refused_before_any_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    seen = capture_configs(monkeypatch)
+    (tmp_path / "opt_fix" / "seed42").mkdir(parents=True)
+    (tmp_path / "opt_fix" / "seed42" / "metrics.json").write_text("{}")
+    assert compare.main([*TINY, "--output-dir", str(tmp_path), "--no-plot"]) == 2
+    assert "opt_fix/seed42 already holds a run" in capsys.readouterr().err and seen == []
+    (tmp_path / "comparison.json").write_text("{}")
+    assert compare.main([*TINY, "--output-dir", str(tmp_path), "--no-plot", "--overwrite"]) == 0
+    assert len(seen) == 3
 
 
 def test_summary_median_iqr_and_failure_rate() -> None:
     """RUN-009: median and IQR over the runs that did not fail; failures counted."""
     runs = [
-        {"best_val_loss": v, "amp_ssim": 0.5, "failed": False} for v in (1.0, 2.0, 3.0, 4.0)
-    ] + [{"best_val_loss": None, "amp_ssim": None, "failed": True}]
-    s = compare.summarise(runs)
+        {"best_val_loss": v, "amp_ssim": 0.5, "failed": False, "cpu_seconds": 2.0}
+        for v in (1.0, 2.0, 3.0, 4.0)
+    ] + [{"best_val_loss": None, "amp_ssim": None, "failed": True, "cpu_seconds": 1.0}]
+    s = tables.summarise(runs)
     assert s["best_val_loss"]["median"] == 2.5
     assert s["best_val_loss"]["iqr"] == pytest.approx(3.25 - 1.75)
     assert s["best_val_loss"]["n"] == 4 and s["failure_rate"] == pytest.approx(0.2)
+    assert s["cpu_seconds"]["n"] == 5  # time counts for every run, failed or not
     assert s["final_val_loss"]["median"] is None
 
 
-def test_tiny_real_comparison_writes_table(tmp_path: Path) -> None:
-    """RUN-009: a real (tiny) three-arm run writes comparison.json and comparison.md."""
-    code = compare.main([*TINY, "--output-dir", str(tmp_path), "--no-plot"])
-    assert code == 0
+def arm_summary(*values: float) -> dict[str, Any]:
+    return tables.summarise([{"amp_ssim": v, "failed": False} for v in values])
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "needle"),
+    [
+        (
+            (0.95, 0.96, 0.97),
+            (0.80, 0.81, 0.83),
+            "exceeds the seed-to-seed spread (IQR 0.015): a is better",
+        ),
+        ((0.80, 0.81, 0.83), (0.95, 0.96, 0.97), ": b is better"),
+        ((0.90, 0.95, 0.99), (0.92, 0.94, 0.96), "within the seed-to-seed spread"),
+        ((0.95,), (0.80,), "no verdict: 1 run(s) per arm, need >= 3"),
+        ((), (0.80, 0.8, 0.8), "no verdict (an arm has no successful run)"),
+    ],
+)
+def test_verdict_against_the_spread(
+    a: tuple[float, ...], b: tuple[float, ...], needle: str
+) -> None:
+    """RUN-015: the difference of medians against the larger IQR of the two arms."""
+    line = tables.verdict("a", arm_summary(*a), "b", arm_summary(*b), "amp_ssim")
+    assert line.startswith("a vs b: amp SSIM") and needle in line
+
+
+def test_lower_is_better_for_losses() -> None:
+    a = tables.summarise([{"best_val_loss": v, "failed": False} for v in (0.1, 0.1, 0.1)])
+    b = tables.summarise([{"best_val_loss": v, "failed": False} for v in (0.5, 0.5, 0.5)])
+    assert tables.verdict("a", a, "b", b, "best_val_loss").endswith("a is better")
+
+
+def test_tiny_real_comparison_writes_tables_and_pictures(tmp_path: Path, capsys: Any) -> None:
+    """RUN-009: a real (tiny) three-arm run writes comparison.json/.md and, with matplotlib (the
+    study extra), both PNGs; without it, the tables and a message naming the extra."""
+    assert compare.main([*TINY, "--output-dir", str(tmp_path)]) == 0
     data = json.loads((tmp_path / "comparison.json").read_text())
     assert list(data["arms"]) == [a.name for a in DEFAULT_ARMS] and data["seeds"] == 1
+    assert data["wellposed"] is True and data["task"].startswith("well-posed")
     for arm in data["arms"].values():
-        summary = arm["summary"]
+        summary, run_metrics = arm["summary"], arm["runs"][0]
         assert summary["runs"] == 1 and summary["failure_rate"] == 0.0
-        run_metrics = arm["runs"][0]
-        assert summary["best_val_loss"]["median"] == run_metrics["best_val_loss"]
-        assert summary["amp_ssim"]["iqr"] == 0.0
+        assert summary["amp_ssim"]["median"] == run_metrics["amp_ssim"]
+        assert summary["cpu_seconds"]["median"] == run_metrics["cpu_seconds"] > 0
+    assert len(data["verdicts"]) == 3 and all("no verdict: 1 run(s)" in v for v in data["verdicts"])
     table = (tmp_path / "comparison.md").read_text()
-    assert "| control | hybrid | norm 1 |" in table
     assert (
-        "| arch_fix | stable_hybrid | none |" in table
-        and "| opt_fix | hybrid | agc 0.01 |" in table
+        "| control | hybrid | norm 1 |" in table and "| arch_fix | stable_hybrid | none |" in table
     )
+    assert "Task: well-posed" in table and "CPU s" in table
+    for name in ("curves.png", "reconstructions.png"):
+        if HAS_MPL:
+            assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        else:
+            assert not (tmp_path / name).exists()
+    assert HAS_MPL or "pip install 'fno-stability[study]'" in capsys.readouterr().err
     for name in ("control", "arch_fix", "opt_fix"):
         assert (tmp_path / name / "seed42" / "metrics.json").exists()
-    assert not (tmp_path / "curves.png").exists()
+
+
+def test_ill_posed_comparison_ranks_nothing(tmp_path: Path) -> None:
+    """RUN-015: with the Gaussian probe the table says ill-posed and gives no verdicts."""
+    flags = [
+        *TINY,
+        "--probe",
+        "gaussian",
+        "--epochs",
+        "1",
+        "--arm",
+        "a:hybrid",
+        "--arm",
+        "b:hybrid:agc:0.01",
+    ]
+    with pytest.warns(runner.IllPosedWarning):
+        assert (
+            compare.main([*flags, "--seeds", "3", "--output-dir", str(tmp_path), "--no-plot"]) == 0
+        )
+    data = json.loads((tmp_path / "comparison.json").read_text())
+    assert data["wellposed"] is False and data["task"].startswith("ILL-POSED")
+    assert data["verdicts"] == ["no verdicts: " + data["task"]]
+    assert "ILL-POSED, arms are not ranked" in (tmp_path / "comparison.md").read_text()
+
+
+def test_unconfirmed_task_is_ranked_with_a_caveat() -> None:
+    """RUN-015: the direct retrieval failing alone (no proven ambiguity) still gives verdicts."""
+    result = compare.ComparisonResult(seeds=3)
+    result.wellposedness[42] = {
+        "wellposed": False, "twin_rejected": True, "retrieval_solves": False,
+        "reasons": ["direct phase retrieval reaches amplitude SSIM 0.47 < 0.5"],
+        "twin": {"twin_margin": 1.07, "truth_loss": 1e-3}, "direct_retrieval": {"amp_ssim": 0.47},
+    }  # fmt: skip
+    for name, values in (("a", (0.9, 0.91, 0.92)), ("b", (0.5, 0.52, 0.51))):
+        runs = [{"amp_ssim": v, "failed": False} for v in values]
+        result.arms[name] = {"runs": runs, "summary": tables.summarise(runs)}
+    data = result.to_json()
+    assert data["wellposed"] is False and data["task"].startswith("not confirmed: direct phase")
+    assert data["verdicts"][0].endswith("a is better")
+    result.wellposedness[43] = {**result.wellposedness[42], "twin_rejected": False}
+    assert compare.ComparisonResult.to_json(result)["verdicts"][0].startswith("no verdicts: ILL")
 
 
 def test_interrupted_arm_stops_the_comparison(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """RUN-006: Ctrl-C inside an arm stops the comparison; what was measured is written."""
+    """RUN-006: an interrupt inside an arm stops the comparison; what was measured is written."""
+    capture_configs(monkeypatch)
     calls: list[str] = []
 
     def fake_run(config: spec.StudyConfig, output_dir: Any, options: Any, **_: Any) -> Any:
         calls.append(config.model.architecture)
-        metrics = {"failed": False, "interrupted": len(calls) == 2, "seconds": 0.0}
+        metrics = {"failed": False, "interrupted": len(calls) == 2, "seconds": 0.0,
+                   "interrupt_signal": "SIGTERM" if len(calls) == 2 else None}  # fmt: skip
         return runner.RunOutcome(config=config, metrics=metrics, history=[], output_dir=None)
 
-    monkeypatch.setattr(runner, "run_study", fake_run)
-    assert compare.main([*TINY, "--output-dir", str(tmp_path), "--no-plot"]) == 130
+    monkeypatch.setattr(compare, "run_study", fake_run)
+    assert compare.main([*TINY, "--output-dir", str(tmp_path), "--no-plot"]) == 143
     data = json.loads((tmp_path / "comparison.json").read_text())
     assert data["interrupted"] and list(data["arms"]) == ["control", "arch_fix"]
 
 
-@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="matplotlib missing")
-def test_curves_png_written(tmp_path: Path) -> None:
-    code = compare.main([*TINY, "--arm", "a:hybrid", "--output-dir", str(tmp_path)])
-    png = tmp_path / "curves.png"
-    assert code == 0 and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_missing_matplotlib_skips_png_with_message(
+def test_missing_matplotlib_skips_pictures_with_message(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     import builtins
+
+    from impl.study import plots
+    from impl.study.rundir import RunDirectory
 
     real_import = builtins.__import__
 
@@ -197,7 +308,7 @@ def test_missing_matplotlib_skips_png_with_message(
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_matplotlib)
-    result = compare.ComparisonResult(seeds=1, shared=[], arms={})
-    assert compare.plot_curves(result, tmp_path / "c.png") is None
+    result = compare.ComparisonResult(seeds=1)
+    assert plots.plot_curves(result, RunDirectory(tmp_path)) is False
     assert "matplotlib is not installed" in capsys.readouterr().err
-    assert not (tmp_path / "c.png").exists()
+    assert list(tmp_path.iterdir()) == []

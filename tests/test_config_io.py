@@ -84,3 +84,91 @@ def test_save_does_not_leave_partial_file_on_error(tmp_path: Path) -> None:
     with pytest.raises(spec.ConfigFileError):
         spec.save_config(spec.StudyConfig(), path)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_partial_file_over_a_base_changes_only_what_it_says(tmp_path: Path) -> None:
+    """A file with only [training] epochs = 3 keeps every other field of the base."""
+    base = spec.StudyConfig(
+        model=spec.ModelConfig(N=32, fno_width=8, fno_blocks=3, gridsize=1),
+        training=spec.TorchTrainingConfig(learning_rate=3e-3, gradient_clip_val=1.0),
+    )
+    path = tmp_path / "partial.toml"
+    path.write_text("[training]\nepochs = 3\n")
+    got = spec.load_config(path, base=base)
+    assert got.training.epochs == 3
+    assert got.model == base.model and got.data == base.data
+    assert got.training.model_copy(update={"epochs": base.training.epochs}) == base.training
+    assert spec.load_config(path).model == spec.ModelConfig()  # without a base: the defaults
+    path.write_text("[model]\nN = 0\n")
+    with pytest.raises(spec.ConfigFileError, match=r"model\.N"):
+        spec.load_config(path, base=base)
+    with pytest.raises(TypeError, match="not a TFTrainingConfig"):
+        spec.load_config(path, spec.TFTrainingConfig, base=base)  # type: ignore[call-overload]
+
+
+def test_atomic_writes_use_unique_temporary_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    sources: list[str] = []
+    real_replace = os.replace
+
+    def spy(src: str, dst: str) -> None:
+        sources.append(str(src))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    for _ in range(3):
+        spec.save_config(spec.StudyConfig(), tmp_path / "run.json")
+    assert len(set(sources)) == 3 and all(Path(s).parent == tmp_path for s in sources)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+def test_concurrent_writers_never_tear_a_file(tmp_path: Path) -> None:
+    """Threads saving different configs to one path: every read sees one whole config."""
+    import threading
+
+    path = tmp_path / "shared.json"
+    configs = [spec.StudyConfig(training=spec.TorchTrainingConfig(epochs=e)) for e in range(1, 9)]
+    spec.save_config(configs[0], path)
+    stop = threading.Event()
+    seen: list[spec.StudyConfig] = []
+    errors: list[BaseException] = []
+
+    def write(cfg: spec.StudyConfig) -> None:
+        try:
+            for _ in range(40):
+                spec.save_config(cfg, path)
+        except BaseException as exc:
+            errors.append(exc)
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                seen.append(spec.load_config(path))
+            except BaseException as exc:
+                errors.append(exc)
+
+    reader = threading.Thread(target=read)
+    writers = [threading.Thread(target=write, args=(c,)) for c in configs]
+    reader.start()
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    stop.set()
+    reader.join()
+    assert errors == [] and seen and all(c in configs for c in seen)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["shared.json"]
+
+
+def test_atomic_writer_keeps_the_old_file_when_the_write_fails(tmp_path: Path) -> None:
+    from spec.io import atomic_writer
+
+    path = tmp_path / "keep.bin"
+    path.write_bytes(b"old")
+    with pytest.raises(RuntimeError, match="boom"), atomic_writer(path) as f:
+        f.write(b"partial")
+        raise RuntimeError("boom")
+    assert path.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["keep.bin"]
