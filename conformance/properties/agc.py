@@ -42,6 +42,7 @@ from conformance.properties._numeric import (
     unit_rows,
 )
 from conformance.strategies.tensors import (
+    HUGE_CASES,
     LARGE_CASES,
     LARGE_HIGH_RANK,
     REAL,
@@ -203,18 +204,36 @@ def _units(
             yield k, i, float(r[i]), float(bound[i]), old_rows[i], new_rows[i], facts["dtype"]
 
 
+def _rows_close(
+    k: int, got: Array, want: Array, allowed: Array, skip: Array, r: Array, case: object
+) -> None:
+    """All units at once (rows of one parameter); the first bad unit outside ``skip`` is
+    reported as :func:`_close` does."""
+    with np.errstate(invalid="ignore"):
+        bad = ~np.all(np.abs(got - want) <= allowed, axis=1) & ~skip
+    if bad.any():
+        i = int(np.argmax(bad))
+        _close(got[i], want[i], allowed[i], f"param {k} unit {i} (ratio {r[i]:.6g})", case)
+
+
 def _rule(case: AGCCase, seen: dict[str, Any], tier: str = "plan") -> None:
     """Every unit outside the band: above its bound -> G_i / ratio; below -> unchanged."""
-    for k, i, r, _bound, old, new, dtype in _units(case, seen):
-        m = band(dtype, tier)
-        if r >= 1 + m:
-            want = old / r
-        elif r <= 1 - m:
-            want = old
-        else:
+    _, weights, before = _before(case)
+    for k, (facts, w, g) in enumerate(zip(seen["params"], weights, before, strict=True)):
+        if g is None:
             continue
-        what = f"param {k} unit {i} (ratio {r:.6g})"
-        _close(new, want, slack(old, want, dtype, tier), what, case)
+        r, _ = ratios(w, g, case.clip_factor, case.eps)
+        old, new = unit_rows(g), unit_rows(as64(_grad(facts)))
+        if new.shape != old.shape:
+            raise AssertionError(
+                f"param {k}: gradient shape changed to {tuple(_grad(facts).shape)}; case {case!r}"
+            )
+        m = band(facts["dtype"], tier)
+        above = r >= 1 + m
+        with np.errstate(divide="ignore", invalid="ignore"):
+            want = np.where(above[:, None], old / np.where(above, r, 1.0)[:, None], old)
+        skip = ~above & (r > 1 - m)
+        _rows_close(k, new, want, slack(old, want, facts["dtype"], tier), skip, r, case)
 
 
 @_core("AGC-001", _real(max_rank=3))
@@ -300,7 +319,7 @@ def default_axis_high_ranks(case: AGCCase, seen: dict[str, Any]) -> None:
     _axis(case, seen)
 
 
-@_core("AGC-003", _real(max_rank=1))
+@conformance_property("AGC-003", roles=("agc",), strategy=_real(max_rank=1), act=_act_once)
 def rank_le1_is_one_unit(case: AGCCase, seen: dict[str, Any]) -> None:
     """Rank 0/1: one norm over the whole tensor decides, and the whole tensor is rescaled."""
     _rule(case, seen)
@@ -374,7 +393,7 @@ def clipped_units_on_bound_half(case: AGCCase, seen: dict[str, Any]) -> None:
     _on_bound(case, seen)
 
 
-@_core("AGC-006", _real())
+@conformance_property("AGC-006", roles=("agc",), strategy=_real(), act=_act_once)
 def direction_preserved(case: AGCCase, seen: dict[str, Any]) -> None:
     """Every entry keeps its sign and shrinks or stays; each unit keeps its direction."""
     for k, i, _r, _bound, old, new, _dtype in _units(case, seen):
@@ -403,7 +422,7 @@ def _act_twice(targets: Targets, case: AGCCase) -> dict[str, Any]:
     return {"once": once, "twice": [p.grad for p in params]}
 
 
-@_core("AGC-007", _real(), act=_act_twice)
+@conformance_property("AGC-007", roles=("agc",), strategy=_real(), act=_act_twice)
 def idempotent(case: AGCCase, seen: dict[str, Any]) -> None:
     """A second call changes no gradient beyond dtype rounding."""
     for k, (p, g1, g2) in enumerate(zip(case.params, seen["once"], seen["twice"], strict=True)):
@@ -506,7 +525,7 @@ def eps_guard(case: AGCCase, seen: dict[str, Any]) -> None:
     _eps_guard(case, seen)
 
 
-@_core("AGC-010", _real())
+@conformance_property("AGC-010", roles=("agc",), strategy=_real(), act=_act_once)
 def zero_grad_stays_zero(case: AGCCase, seen: dict[str, Any]) -> None:
     """An all-zero gradient unit is exactly zero afterwards (no NaN from 0/0)."""
     _, _, before = _before(case)
@@ -548,7 +567,7 @@ def grad_storage_kept(case: AGCCase, seen: dict[str, Any]) -> None:
             )
 
 
-@_core("AGC-013", _real())
+@conformance_property("AGC-013", roles=("agc",), strategy=_real(), act=_act_once)
 def none_grads_skipped(case: AGCCase, seen: dict[str, Any]) -> None:
     """Parameters without gradient raise nothing and keep .grad None."""
     for k, (p, facts) in enumerate(zip(case.params, seen["params"], strict=True)):
@@ -658,15 +677,18 @@ def _reference(case: AGCCase, seen: dict[str, Any], tier: str = "plan") -> None:
         got_rows, want_rows, old_rows = unit_rows(as64(_grad(facts))), unit_rows(want), unit_rows(g)
         if got_rows.shape != want_rows.shape:
             raise AssertionError(f"param {k}: gradient shape changed; case {case!r}")
-        for i in range(len(r)):
-            if abs(r[i] - 1) < band(p.dtype, tier):
-                continue  # may go either way
-            allowed = slack(old_rows[i], want_rows[i], p.dtype, tier)
-            what = f"param {k} unit {i} (ratio {r[i]:.6g})"
-            _close(got_rows[i], want_rows[i], allowed, what, case)
+        skip = np.abs(r - 1) < band(p.dtype, tier)  # may go either way
+        allowed = slack(old_rows, want_rows, p.dtype, tier)
+        _rows_close(k, got_rows, want_rows, allowed, skip, r, case)
 
 
-@_core("AGC-017", _real())
+def _huge(domain: Domain) -> tuple[AGCCase, ...]:
+    """The large examples and the one above every size threshold (float32, factor 0.01)."""
+    large = _large(domain)
+    return (*large, *HUGE_CASES) if large and domain.max_rank >= 2 else large
+
+
+@conformance_property("AGC-017", roles=("agc",), strategy=_real(), act=_act_once, examples=_huge)
 def matches_reference(case: AGCCase, seen: dict[str, Any]) -> None:
     """float32/64: the result equals spec.reference.agc_reference within rounding."""
     _reference(case, seen)

@@ -43,6 +43,7 @@ from conformance.domain import DTYPES, Domain
 __all__ = [
     "CLIP_ALGORITHMS",
     "DTYPES",
+    "HUGE_CASES",
     "LARGE_CASES",
     "LARGE_HIGH_RANK",
     "AGCCase",
@@ -255,7 +256,7 @@ class SeededParam:
         return ParamCase(weight.tolist(), None if grad is None else grad.tolist(), self.dtype)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=256)
 def _seeded_values(param: SeededParam) -> tuple[torch.Tensor, torch.Tensor]:
     weight, grad = param._draw()
     weight.requires_grad_(False)
@@ -559,6 +560,18 @@ def as_rank2(case: Any) -> AGCCase | None:
 LARGE_CASES: tuple[AGCCase, ...] = (_large(1),)
 """Explicit examples of every core AGC property: tensors of 2**17 elements beside a small one,
 in one call (rank 2 and rank 1), with units on both sides of their bounds."""
+
+HUGE_CASES: tuple[AGCCase, ...] = (
+    AGCCase(
+        params=(
+            SeededParam((1040, 1024), "float32", 7),
+            *(SeededParam((128, 128), "float32", 100 + i) for i in range(66)),
+        )
+    ),
+)
+"""One call above every size threshold of the bundled implementation: a 1,064,960-element tensor
+(more than one 2**20 block of rows) beside 66 tensors of 2**14 elements (1,081,344 together,
+more than one 2**20 pack); the reference check runs it."""
 
 LARGE_HIGH_RANK: tuple[AGCCase, ...] = (
     AGCCase(params=(SeededParam((16, 8, 32, 32), "float32", 3, 0.01, 1e-3),)),
