@@ -252,18 +252,26 @@ class Worker:
     def output_since(self, marks: tuple[int, int]) -> tuple[str, str]:
         return _tail(self.out, marks[0]), _tail(self.err, marks[1])
 
-    def wait_ready(self, timeout: float) -> dict[str, dict[str, str]]:
-        """The loaded targets' descriptions; TargetError if one did not load."""
+    def _exchange(self, frame: bytes | None, timeout: float) -> Any:
+        """Send ``frame`` (if any) and wait for the answer: WorkerTimeout (the worker is then
+        killed) or WorkerCrashed when it does not come."""
         from conformance._wire import ChannelClosed, ChannelTimeout, ProtocolError
-        from conformance.targets import TargetError
 
         try:
-            message = self.channel.recv(timeout)
+            if frame is not None:
+                self.channel.send_frame(frame)
+            return self.channel.recv(timeout)
         except ChannelTimeout:
             self.kill()
             raise WorkerTimeout from None
         except (ChannelClosed, ProtocolError, OSError) as error:
             raise self._crashed(error) from None
+
+    def wait_ready(self, timeout: float) -> dict[str, dict[str, str]]:
+        """The loaded targets' descriptions; TargetError if one did not load."""
+        from conformance.targets import TargetError
+
+        message = self._exchange(None, timeout)
         if isinstance(message, dict) and "load_error" in message:
             target, reason, role = message["load_error"]
             self.finish()
@@ -276,19 +284,12 @@ class Worker:
 
     def act(self, module: str, pid: str, example: Any, timeout: float) -> dict[str, Any]:
         """Run property ``pid``'s act on ``example``; the worker's reply."""
-        from conformance._wire import ChannelClosed, ChannelTimeout, ProtocolError, pack
+        from conformance._wire import pack
 
         frame = pack(
             {"op": "act", "module": module, "property": pid, "example": pickle.dumps(example)}
         )
-        try:
-            self.channel.send_frame(frame)
-            reply = self.channel.recv(timeout)
-        except ChannelTimeout:
-            self.kill()
-            raise WorkerTimeout from None
-        except (ChannelClosed, ProtocolError, OSError) as error:
-            raise self._crashed(error) from None
+        reply = self._exchange(frame, timeout)
         keys = set(reply) if isinstance(reply, dict) else set()
         if len(keys) != 1 or not keys <= {"ok", "raised", "harness_error"}:
             self.kill()

@@ -73,6 +73,7 @@ import builtins
 import json
 import re
 import textwrap
+import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 from xml.etree import ElementTree as ET
@@ -90,17 +91,8 @@ Status = Literal[
     "xfailed",
     "xpassed",
 ]
-STATUSES: tuple[str, ...] = (
-    "passed",
-    "failed",
-    "error",
-    "crashed",
-    "timeout",
-    "not_applicable",
-    "skipped",
-    "xfailed",
-    "xpassed",
-)
+STATUSES: tuple[str, ...] = typing.get_args(Status)
+"""Every status, in report order (from :data:`Status`)."""
 BAD: tuple[str, ...] = ("failed", "error", "crashed", "timeout")
 """Statuses that count against conformance."""
 _IDLE = ("skipped", "not_applicable")
