@@ -95,6 +95,19 @@ def test_running_out_of_memory_is_crashed() -> None:
     others_pass(report)
 
 
+def test_the_memory_limit_is_the_judges() -> None:
+    from conformance._session import Options
+
+    report = run_conformance(
+        {"agc": "hostile.gigabyte:agc", **OTHER},
+        clauses=AGC_FEW,
+        options=Options(memory_limit=1400),
+    )
+    agc = [r for r in report.results if r.roles == ("agc",)]
+    assert {r.status for r in agc} == {"crashed"} and "ran out of memory" in agc[0].message
+    others_pass(report)
+
+
 def test_a_target_that_kills_the_worker_host_is_crashed_and_the_host_restarts() -> None:
     report = run_conformance({"agc": "hostile.kills_host:agc", **OTHER}, clauses=AGC_FEW)
     agc = [r for r in report.results if r.roles == ("agc",)]
