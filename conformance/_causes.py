@@ -22,7 +22,7 @@ from conformance._host import WorkerCrashed, WorkerTimeout
 from conformance._session import Session
 from conformance.properties import Property
 from conformance.report import Result
-from conformance.strategies.tensors import as_rank2, lift_small_weights
+from conformance.strategies.tensors import LocalityCase, as_rank2, lift_small_weights
 
 __all__ = ["CONDITIONS", "ROOTS", "explain"]
 
@@ -31,6 +31,7 @@ ROOTS: tuple[str, ...] = (
     "agc.eps_guard",
     "agc.zero_grad_stays_zero",
     "agc.default_axis_is_dim0",
+    "agc.unit_locality",
     "agc.rank_le1_is_one_unit",
     "agc.unit_rule",
     "agc.clipped_units_on_bound",
@@ -78,15 +79,16 @@ def _fails_on(prop: Property | None, example: Any, session: Session) -> bool:
 
 
 def _cause(
-    result: Result, example: Any, failing: set[str], session: Session, lookup: Lookup
+    result: Result, example: Any, roots: set[str], session: Session, lookup: Lookup
 ) -> str | None:
+    """The root clause ``result``'s counterexample also breaks, or None."""
     mine = lookup(result.property)
     position = ROOTS.index(result.property) if result.property in ROOTS else len(ROOTS)
     for pid in ROOTS[:position]:
         basic = lookup(pid)
         if basic is None or basic.roles != tuple(result.roles):
             continue
-        if basic.clause == result.clause or basic.clause not in failing:
+        if basic.clause == result.clause or basic.clause not in roots:
             continue
         if not _fails_on(basic, example, session):
             continue
@@ -96,11 +98,16 @@ def _cause(
         return basic.clause
     remove = CONDITIONS.get(result.property)
     rule = lookup(_RULE)
-    if remove is None or rule is None or rule.clause not in failing:
+    if remove is None or rule is None or rule.clause == result.clause:
         return None
-    if rule.clause != result.clause and _fails_on(rule, remove(example), session):
+    if _fails_on(rule, remove(example), session):
         return rule.clause  # the condition does not matter: the rule itself is broken
     return None
+
+
+def _as_case(example: Any) -> Any:
+    """The AGC case inside an example of another kind (a locality example's base case)."""
+    return example.case if isinstance(example, LocalityCase) else example
 
 
 def explain(
@@ -110,9 +117,46 @@ def explain(
     lookup: Lookup,
     counted: Callable[[Result], bool],
 ) -> None:
-    """Set ``follows_from`` on each counted failure explained by a more basic failing clause."""
-    failing = {r.clause for r in results if counted(r)}
-    for result in results:
-        if counted(result) and result.status == "failed" and result.property in counterexamples:
-            example = counterexamples[result.property]
-            result.follows_from = _cause(result, example, failing, session, lookup)
+    """Set ``follows_from`` on each counted failure explained by a more basic failing clause.
+
+    Failures are taken most basic first; only a clause already found to be a root cause can
+    explain another (so one fact is never filed under an unrelated one through a chain)."""
+    failed = [
+        r for r in results if counted(r) and r.status == "failed" and r.property in counterexamples
+    ]
+    failed.sort(key=lambda r: ROOTS.index(r.property) if r.property in ROOTS else len(ROOTS))
+    roots: set[str] = set()
+    for result in failed:
+        example = _as_case(counterexamples[result.property])
+        result.follows_from = _cause(result, example, roots, session, lookup)
+        if result.follows_from is None:
+            roots.add(result.clause)
+    for result in failed:  # filed under the rule, which itself turned out to follow from a root
+        if result.follows_from is None or result.follows_from in roots:
+            continue
+        result.follows_from = _rerooted(result, counterexamples, failed, roots, session, lookup)
+        if result.follows_from is None:
+            roots.add(result.clause)
+
+
+def _rerooted(
+    result: Result,
+    counterexamples: dict[str, Any],
+    failed: Sequence[Result],
+    roots: set[str],
+    session: Session,
+    lookup: Lookup,
+) -> str | None:
+    """The root that the clause ``result`` was filed under follows from, if ``result``'s own
+    example (without its condition) breaks that root too."""
+    remove = CONDITIONS.get(result.property, lambda e: e)
+    example = remove(_as_case(counterexamples[result.property]))
+    for other in failed:
+        if other.clause != result.follows_from or other.follows_from not in roots:
+            continue
+        for pid in ROOTS:
+            basic = lookup(pid)
+            hit = basic is not None and basic.clause == other.follows_from
+            if hit and _fails_on(basic, example, session):
+                return other.follows_from
+    return None

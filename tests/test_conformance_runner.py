@@ -32,6 +32,13 @@ def test_raising_target_is_an_error_with_where_it_raised() -> None:
     assert result.reproduction is not None
 
 
+def test_an_error_inside_torch_names_the_target_line_that_called_it() -> None:
+    report = run_conformance({"agc": "hostile.raising:torch_error_agc"}, clauses=["AGC-001"])
+    (result,) = report.results
+    assert result.status == "error" and "torch" in result.message
+    assert "(called from " in result.message and "hostile/raising.py:" in result.message
+
+
 def test_garbage_output_is_an_error_naming_the_property_code() -> None:
     report = run_conformance({"block": "hostile.raising:block"}, clauses=["BLK-006"])
     (result,) = report.results

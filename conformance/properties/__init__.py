@@ -33,8 +33,10 @@ run once. The roles are those of :mod:`conformance.roles`.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import pkgutil
+import sysconfig
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -60,6 +62,18 @@ __all__ = [
 
 
 _HARNESS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Folders of the standard library and torch: a frame there is not where a target erred."""
+    dirs = {sysconfig.get_paths()["stdlib"]}
+    torch_spec = importlib.util.find_spec("torch")
+    if torch_spec is not None and torch_spec.origin:
+        dirs.add(os.path.dirname(torch_spec.origin))
+    return tuple(os.path.join(d, "") for d in dirs)
+
+
+_LIBRARY_DIRS = _library_dirs()
 """The conformance package's folder: frames there are the harness's, not the target's."""
 
 
@@ -126,6 +140,10 @@ def exception_info(error: BaseException, harness_dir: str = "") -> ExceptionInfo
         if outside:
             deepest = outside[-1]
             where = f"raised at {deepest.filename}:{deepest.lineno} in {deepest.name}"
+            own = [f for f in outside if not f.filename.startswith(_LIBRARY_DIRS)]
+            if own and own[-1] is not deepest:  # raised inside torch or the standard library
+                caller = own[-1]
+                where += f" (called from {caller.filename}:{caller.lineno} in {caller.name})"
         else:
             last = frames[-1]
             where = (

@@ -427,14 +427,15 @@ CLAUSES: tuple[Clause, ...] = (
         level="MUST",
         tier="strict",
         why=(
-            "A straightforward computation in the working dtype (as timm's) is less accurate there;"
-            " the plan does not ask for more."
+            "A straightforward computation in the working dtype (as timm's) is less accurate in "
+            "half precision, and a float32 constant in a float64 one; the plan asks for no more."
         ),
-        title="half-precision accuracy",
+        title="accuracy beyond the working dtype",
         text=(
             "For float16 and bfloat16 gradients, norms and factors are computed in at least "
-            "float32, so the clipped gradients equal the float64 reference within the rounding of "
-            "the final cast, tiny factors included."
+            "float32, and for float64 gradients in float64, so the clipped gradients equal the "
+            "float64 reference within the rounding of the final cast (1e-10 relative for "
+            "float64), tiny factors included."
         ),
         source="issue 11 (half-precision part of AGC-005 and AGC-017)",
         reference=_REF,

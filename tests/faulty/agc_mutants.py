@@ -33,6 +33,7 @@ def _agc(
     last_axis: bool = False,
     shrink: float = 1.0,
     inf_norm: bool = False,
+    real_part: bool = False,
 ) -> None:
     for p in parameters:
         if p.grad is None:
@@ -44,7 +45,8 @@ def _agc(
             dims = tuple(range(p.ndim - 1))  # mutant: units along the last axis
         w_norm = torch.linalg.vector_norm(p, dim=dims, keepdim=True)
         order = float("inf") if inf_norm else 2.0  # mutant when inf_norm
-        g_norm = torch.linalg.vector_norm(p.grad, ord=order, dim=dims, keepdim=True)
+        grad = p.grad.real if real_part and p.grad.is_complex() else p.grad  # mutant
+        g_norm = torch.linalg.vector_norm(grad, ord=order, dim=dims, keepdim=True)
         floor = 0.0 if no_eps_from is not None and p.numel() > no_eps_from else eps  # mutant
         bound = w_norm + eps if eps_added else w_norm.clamp(min=floor)  # mutant when eps_added
         max_norm = clip_factor * bound
@@ -109,6 +111,13 @@ def inf_norm_grads(
     _agc(parameters, clip_factor, eps, inf_norm=True)
 
 
+def real_part_norm(
+    parameters: Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-3
+) -> None:
+    """For complex gradients, the norm of the real parts only."""
+    _agc(parameters, clip_factor, eps, real_part=True)
+
+
 MUTANTS = (
     slack_1pct,
     slack_5pct,
@@ -118,6 +127,7 @@ MUTANTS = (
     last_axis_units,
     undershoot,
     inf_norm_grads,
+    real_part_norm,
 )
 """Every mutant, each caught at the quick profile on a plan clause."""
 
