@@ -5,14 +5,18 @@
 >>> adapters.ADAPTERS
 ('timm', 'pytorch_optimizer', 'composer', 'nfnets', 'optax_jax', 'neuraloperator')
 
-| module | library (version measured) | role | calls |
-|---|---|---|---|
-| :mod:`~conformance.adapters.timm` | timm 1.0.31 | ``agc`` | ``timm/utils/agc.py: adaptive_clip_grad`` (the file alone) |
-| :mod:`~conformance.adapters.pytorch_optimizer` | pytorch-optimizer 4.1.0 | ``agc`` | ``pytorch_optimizer.optimizer.agc.agc``, per tensor |
-| :mod:`~conformance.adapters.composer` | mosaicml (Composer) 0.32.1 | ``agc`` | ``apply_gradient_clipping(model, 'adaptive', ...)`` |
-| :mod:`~conformance.adapters.nfnets` | nfnets-pytorch 0.1.3 | ``agc`` | ``nfnets.agc.AGC(...).step()`` (its import fixed) |
-| :mod:`~conformance.adapters.optax_jax` | optax 0.2.8 on jax 0.10.2 (CPU) | ``agc`` | ``optax.adaptive_grad_clip`` (torch <-> JAX) |
-| :mod:`~conformance.adapters.neuraloperator` | neuraloperator 2.0.0 | ``spectral_conv`` | ``neuralop.layers.spectral_convolution.SpectralConv`` |
+- :mod:`~conformance.adapters.timm`: timm 1.0.31, ``agc``: ``adaptive_clip_grad`` from
+  ``timm/utils/agc.py`` (that file alone).
+- :mod:`~conformance.adapters.pytorch_optimizer`: pytorch-optimizer 4.1.0, ``agc``: its
+  per-tensor helper ``pytorch_optimizer.optimizer.agc.agc``.
+- :mod:`~conformance.adapters.composer`: mosaicml (Composer) 0.32.1, ``agc``:
+  ``apply_gradient_clipping(model, 'adaptive', ...)``.
+- :mod:`~conformance.adapters.nfnets`: nfnets-pytorch 0.1.3, ``agc``: ``nfnets.agc.AGC(...)
+  .step()`` (its import worked around).
+- :mod:`~conformance.adapters.optax_jax`: optax 0.2.8 on jax 0.10.2 (CPU), ``agc``:
+  ``optax.adaptive_grad_clip`` (torch <-> JAX, layouts converted).
+- :mod:`~conformance.adapters.neuraloperator`: neuraloperator 2.0.0, ``spectral_conv``:
+  ``SpectralConv`` from ``neuralop/layers/spectral_convolution.py``.
 
 Each adapter is a few lines that call the library and copy nothing from it; it translates the
 calling convention (and, for optax, the tensor layout) and works around an import where the

@@ -99,12 +99,12 @@ def agc(parameters: Any, clip_factor: float = 0.01, eps: float = 1e-3) -> None:
     jax, optax, ml_dtypes = _libraries()
     np = importlib.import_module("numpy")
     params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
-    params = [p for p in params if p.grad is not None]
-    weights = [_to_jax(jax.numpy, ml_dtypes, p) for p in params]
-    grads = [_to_jax(jax.numpy, ml_dtypes, p.grad) for p in params]
+    pairs = [(p, p.grad) for p in params if p.grad is not None]
+    weights = [_to_jax(jax.numpy, ml_dtypes, p) for p, _ in pairs]
+    grads = [_to_jax(jax.numpy, ml_dtypes, g) for _, g in pairs]
     transform = optax.adaptive_grad_clip(clip_factor, eps)
     clipped, _ = transform.update(grads, transform.init(weights), weights)
-    results = [_to_torch(np, ml_dtypes, g) for g in clipped]
+    results = [_to_torch(np, ml_dtypes, c) for c in clipped]
     with torch.no_grad():
-        for p, g in zip(params, results):
-            p.grad.copy_(g)
+        for (_, g), new in zip(pairs, results, strict=True):
+            g.copy_(new)
