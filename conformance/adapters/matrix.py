@@ -101,6 +101,11 @@ class RunResult:
     exit_status: int | None
     summary_line: str = ""
     failing_clauses: list[str] = field(default_factory=list)
+    """The clauses that decide the verdict (plan-tier ones by default, all with --strict)."""
+    root_causes: list[str] = field(default_factory=list)
+    strict_failures: list[str] = field(default_factory=list)
+    """Strict-tier clauses that fail (reported beside a default verdict)."""
+    conforms: bool | None = None
     seconds: float = 0.0
     report: str | None = None
     message: str = ""
@@ -172,7 +177,11 @@ def run_row(
     if report.is_file():
         data = json.loads(report.read_text())
         result.report = str(report)
-        result.failing_clauses = list(data.get("summary", {}).get("failing_clauses", []))
+        summary = data.get("summary", {})
+        result.failing_clauses = list(summary.get("failing_clauses", []))
+        result.root_causes = list(summary.get("root_causes", []))
+        result.strict_failures = list(summary.get("strict_failures", []))
+        result.conforms = summary.get("conforms")
     if done.returncode == 2:
         lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
         result.message = lines[-1] if lines else "exit 2"
@@ -182,6 +191,7 @@ def run_row(
 
 
 def _verdict(r: RunResult) -> str:
+    """The check's own summary line (or why there is none)."""
     if r.exit_status is None:
         return r.message
     if r.exit_status == 2:
@@ -192,14 +202,31 @@ def _verdict(r: RunResult) -> str:
     return text
 
 
+def _short(r: RunResult | None) -> str:
+    if r is None:
+        return "not run"
+    if r.exit_status is None or r.exit_status == 2:
+        return "not installed" if r.exit_status is None else "load error (exit 2)"
+    if r.conforms is None:
+        return f"exit {r.exit_status}"
+    word = "conforms" if r.conforms else "does NOT conform"
+    return word + (" (strict)" if r.mode == "strict" else " to the plan")
+
+
+def _clauses(names: Sequence[str]) -> str:
+    return ", ".join(names) or "none"
+
+
 def markdown(results: Sequence[RunResult]) -> str:
-    """The summary table: one line per row, default and ``--strict`` side by side."""
+    """The summary table: one line per row, default and ``--strict`` side by side (the full
+    summary lines and messages are in ``summary.json``)."""
     by_row: dict[str, dict[str, RunResult]] = {}
     for r in results:
         by_row.setdefault(r.row, {})[r.mode] = r
     lines = [
-        "| library | version | role | default | --strict | failing clauses (default / strict) |",
-        "|---|---|---|---|---|---|",
+        "| library | version | role | default | --strict | root causes (default) "
+        "| failing by default | strict-tier failures |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in ROWS:
         runs = by_row.get(row.name)
@@ -207,13 +234,15 @@ def markdown(results: Sequence[RunResult]) -> str:
             continue
         default, strict = runs.get("default"), runs.get("strict")
         version = row.lib().installed_version() or "not installed"
-        cells = [_verdict(r) if r else "not run" for r in (default, strict)]
-        failing = " / ".join(
-            ", ".join(r.failing_clauses) or "none" if r else "-" for r in (default, strict)
-        )
-        lines.append(
-            f"| {row.name} | {version} | `{row.role}` | {cells[0]} | {cells[1]} | {failing} |"
-        )
+        known = default is not None and default.conforms is not None
+        extra = (
+            [_clauses(default.root_causes), _clauses(default.failing_clauses),
+             _clauses(default.strict_failures)]
+            if known and default is not None
+            else [default.message if default else "-", "-", "-"]
+        )  # fmt: skip
+        cells = [row.name, version, f"`{row.role}`", _short(default), _short(strict), *extra]
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
