@@ -213,6 +213,17 @@ def _short(r: RunResult | None) -> str:
     return word + (" (strict)" if r.mode == "strict" else " to the plan")
 
 
+def _reason(message: str) -> str:
+    """The cause in a load error (``... raised ImportError: ...``), without paths and the
+    expected-form hint; other messages as they are.
+
+    >>> _reason("importing 'm' raised ImportError: no X (/usr/lib/x.py). Expected form")
+    'ImportError: no X'
+    """
+    found = re.search(r"raised (.*?)(?: \(/[^)]*\))?(?:\. Expected form.*)?$", message)
+    return found.group(1) if found else message
+
+
 def _clauses(names: Sequence[str]) -> str:
     return ", ".join(names) or "none"
 
@@ -239,7 +250,7 @@ def markdown(results: Sequence[RunResult]) -> str:
             [_clauses(default.root_causes), _clauses(default.failing_clauses),
              _clauses(default.strict_failures)]
             if known and default is not None
-            else [default.message if default else "-", "-", "-"]
+            else [_reason(default.message) if default else "-", "-", "-"]
         )  # fmt: skip
         cells = [row.name, version, f"`{row.role}`", _short(default), _short(strict), *extra]
         lines.append("| " + " | ".join(cells) + " |")
