@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import routed_agc
+import torch
 from faulty import agc_faults, train_faults
 from hypothesis import Phase, settings
 
@@ -123,32 +125,49 @@ def test_property_catches_faulty_dispatch_or_step(targets: Targets, pid: str) ->
         )
 
 
-ROUTINGS: dict[str, dict[str, int]] = {
-    "every gradient large": {"PACK_LIMIT": 0},
-    "row blocks of ~7 elements": {"PACK_LIMIT": 0, "BLOCK": 7},
-    "packs of ~5 elements": {"PACK_MAX": 5},
-}
-"""Limits of impl._agc_tasks (AGC's grouping) that send the (small) drawn gradients down
-its other paths: rows and single tensors, rows split into many blocks, packs split in many."""
-
 ROUTED = [p for p in MINE if p.id.startswith("agc.") or p.id == "clip.agc_matches_reference"]
 
 
-@pytest.mark.parametrize("routing", [*ROUTINGS, "foreach=False"])
+@pytest.mark.parametrize("route", routed_agc.ROUTES, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("prop", ROUTED, ids=lambda p: p.id)
-def test_property_holds_on_every_grouping_path(
-    prop: Property, routing: str, monkeypatch: pytest.MonkeyPatch
+def test_property_holds_on_every_grouping_path(prop: Property, route: Any) -> None:
+    """Every AGC clause holds whichever way AGC groups the gradients (packs, rows, blocks of
+    rows, single tensors): tests/routed_agc.py lowers the limits inside the worker's call."""
+    run_property(prop, Targets(agc=route, clip=routed_agc.routed_clip), max_examples=12)
+
+
+@pytest.mark.parametrize(
+    ("route", "kinds"),
+    [
+        (routed_agc.every_gradient_large, {"Rows"}),
+        (routed_agc.row_blocks_of_7, {"Rows"}),
+        (routed_agc.packs_of_5, {"Pack"}),
+        (routed_agc.no_foreach, {"Single"}),
+    ],
+    ids=lambda x: getattr(x, "__name__", str(x)),
+)
+def test_the_routes_really_take_their_paths(
+    route: Any, kinds: set[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every AGC clause holds whichever way AGC groups the gradients (packs, row
-    of rows, single tensors): the drawn gradients are small, so the limits are lowered."""
-    import functools
+    """The route functions (run here as in a worker) hand AGC's planner the lowered limits: the
+    plan for four small gradients is made of the task kinds the route names, and the limits are
+    restored after the call."""
+    import impl._agc_tasks as tasks
 
-    import impl._agc_tasks
+    planned: list[list[str]] = []
+    original = tasks.plan
 
-    agc: Any = impl.adaptive_gradient_clip_
-    if routing == "foreach=False":
-        agc = functools.partial(impl.adaptive_gradient_clip_, foreach=False)
-    else:
-        for name, value in ROUTINGS[routing].items():
-            monkeypatch.setattr(impl._agc_tasks, name, value)
-    run_property(prop, Targets(agc=agc, clip=impl.clip_gradients_), max_examples=12)
+    def spy(groups: Any, foreach: Any) -> Any:
+        made = original(groups, foreach)
+        planned.append([type(t).__name__ for t in made])
+        return made
+
+    monkeypatch.setattr(tasks, "plan", spy)
+    params = [torch.nn.Parameter(torch.ones(3, 3)) for _ in range(4)]
+    for p in params:
+        p.grad = torch.full((3, 3), 10.0)
+    route(params, clip_factor=0.01, eps=1e-3)
+    assert planned and set(planned[-1]) == kinds, planned
+    if route is routed_agc.packs_of_5:
+        assert len(planned[-1]) == 4, "packs of 5 elements hold one 9-element gradient each"
+    assert (tasks.PACK_LIMIT, tasks.PACK_MAX, tasks.BLOCK) == (1 << 14, 1 << 20, 1 << 20)
