@@ -53,10 +53,12 @@ def suite_times(repeats: int) -> dict[str, list[float]]:
 def _examples(prop: Any, count: int) -> list[Any]:
     from hypothesis import HealthCheck, given, settings
 
+    from conformance.domain import Domain
+
     drawn: list[Any] = []
 
     @settings(max_examples=count, database=None, suppress_health_check=list(HealthCheck))
-    @given(prop.strategy)
+    @given(prop.strategy_for(Domain()))
     def collect(example: Any) -> None:
         drawn.append(example)
 

@@ -70,6 +70,7 @@ def serve(fd: int, roles: dict[str, str]) -> None:
         channel.send({"load_error": [next(iter(roles.values()), ""), info.describe(), None]})
         return
     channel.send({"ready": {"pid": os.getpid(), "targets": meta}})
+    _warm_up(roles)
     while True:
         request = channel.recv()
         if not isinstance(request, dict) or request.get("op") != "act":
@@ -81,6 +82,23 @@ def serve(fd: int, roles: dict[str, str]) -> None:
         except BaseException as error:
             frame = pack({"harness_error": f"the observation could not be encoded: {error!r}"})
         channel.send_frame(frame)
+
+
+_WARM_UP: dict[str, tuple[str, ...]] = {"train_step": ("torch._dynamo",)}
+"""Modules a role's acts import on first use, slowly (an optimizer's first step imports
+torch._dynamo: a second): imported in the background while the worker waits for its first
+request, which for a training step comes late in the run."""
+
+
+def _warm_up(roles: dict[str, str]) -> None:
+    import importlib
+    import threading
+
+    modules = [m for role in roles for m in _WARM_UP.get(role, ())]
+    if modules:
+        threading.Thread(
+            target=lambda: [importlib.import_module(m) for m in modules], daemon=True
+        ).start()
 
 
 def _flush() -> None:
