@@ -10,7 +10,7 @@
 >>> clipped[0].tolist()
 [True, True]
 
-These are written for clarity, one unit at a time, and share no code with the
+These are written for clarity, one unit (one row) at a time, and share no code with the
 torch implementations they judge (clauses point here through
 ``Clause.reference``). They take array-likes and return new arrays; nothing is
 modified in place.
@@ -49,7 +49,8 @@ def _as_units(array: npt.NDArray[Any], axis: int | None) -> npt.NDArray[Any]:
     """A 2-D copy: one row per unit, holding that unit's entries."""
     if axis is None:
         return array.reshape(1, -1).copy()
-    return np.moveaxis(array, axis, 0).reshape(array.shape[axis], -1).copy()
+    rest = math.prod(array.shape) // array.shape[axis] if array.shape[axis] else 0
+    return np.moveaxis(array, axis, 0).reshape(array.shape[axis], rest).copy()
 
 
 def _from_units(rows: npt.NDArray[Any], shape: tuple[int, ...], axis: int | None) -> Any:
@@ -59,17 +60,23 @@ def _from_units(rows: npt.NDArray[Any], shape: tuple[int, ...], axis: int | None
     return np.moveaxis(rows.reshape(moved), 0, axis)
 
 
-def _norm(values: npt.NDArray[Any]) -> float:
-    """Euclidean norm of real or complex values (modulus), free of overflow for finite input."""
-    magnitudes = np.abs(values).astype(np.float64)
-    if magnitudes.size == 0:
-        return 0.0
-    largest = float(np.max(magnitudes))
-    if largest == 0.0 or not math.isfinite(largest):
-        with np.errstate(invalid="ignore", over="ignore"):
-            return float(np.sqrt(np.sum(magnitudes * magnitudes)))
-    scaled = magnitudes / largest
-    return largest * math.sqrt(float(np.sum(scaled * scaled)))
+def _row_norms(rows: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+    """Euclidean norm of each row, real or complex (modulus), free of overflow for finite input.
+
+    A row is scaled by its largest magnitude before squaring; a row whose
+    largest magnitude is 0 or not finite is summed as it is (0, inf or NaN).
+    """
+    magnitudes = np.abs(rows).astype(np.float64)
+    if magnitudes.shape[1] == 0:
+        return np.zeros(magnitudes.shape[0], dtype=np.float64)
+    largest = np.max(magnitudes, axis=1)
+    scalable = np.isfinite(largest) & (largest > 0.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        plain = np.sqrt(np.sum(magnitudes * magnitudes, axis=1))
+        divisor = np.where(scalable, largest, 1.0)
+        scaled = magnitudes / divisor[:, None]
+        rescaled = divisor * np.sqrt(np.sum(scaled * scaled, axis=1))
+    return np.where(scalable, rescaled, plain)
 
 
 def _as_float64(values: Any) -> npt.NDArray[Any]:
@@ -85,7 +92,7 @@ def unit_norms(array: Any, unit_dim: int | None = None) -> npt.NDArray[np.float6
     """
     values = _as_float64(array)
     rows = _as_units(values, agc_unit_axis(values.ndim, unit_dim))
-    return np.array([_norm(row) for row in rows], dtype=np.float64)
+    return _row_norms(rows)
 
 
 def agc_reference(
@@ -140,9 +147,11 @@ def agc_reference(
         w_rows = _as_units(w, axis)
         g_rows = _as_units(g, axis)
         clipped = np.zeros(g_rows.shape[0], dtype=bool)
+        w_norms = _row_norms(w_rows)
+        g_norms = _row_norms(g_rows)
         for i in range(g_rows.shape[0]):
-            w_norm = _norm(w_rows[i])
-            g_norm = _norm(g_rows[i])
+            w_norm = float(w_norms[i])
+            g_norm = float(g_norms[i])
             floor = eps if w_norm < eps else w_norm  # NaN stays NaN
             bound = clip_factor * floor
             if g_norm > bound:

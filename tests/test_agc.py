@@ -103,6 +103,21 @@ def test_agrees_with_reference_on_mixed_ranks_and_axes() -> None:
     assert int(count) == sum(int(m.sum()) for m in masks if m is not None) > 0
 
 
+def test_reference_handles_empty_units_and_extreme_magnitudes() -> None:
+    """The float64 oracle itself: empty tensors, empty units, no overflow at 1e300."""
+    from spec.reference import unit_norms
+
+    assert unit_norms(np.zeros((0, 3))).shape == (0,)
+    assert unit_norms(np.zeros((3, 0))).tolist() == [0.0, 0.0, 0.0]
+    huge = np.array([[3e300, 4e300], [3e-300, 4e-300]])
+    np.testing.assert_allclose(unit_norms(huge), [5e300, 5e-300], rtol=1e-15)
+    assert unit_norms(np.array([[np.inf, 1.0], [np.nan, 1.0]])).tolist()[0] == math.inf
+    assert math.isnan(unit_norms(np.array([[np.nan, 1.0]]))[0])
+    new, clipped = agc_reference([np.ones((0, 2))], [np.ones((0, 2))], 0.01, 1e-3)
+    assert new[0] is not None and new[0].shape == (0, 2)
+    assert clipped[0] is not None and clipped[0].shape == (0,)
+
+
 def test_foreach_false_matches_default() -> None:
     """The one-tensor-at-a-time path gives the results of the stacked multi-tensor path."""
     gen = torch.Generator().manual_seed(1)
