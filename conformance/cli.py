@@ -203,6 +203,8 @@ def _stop_on_signals() -> dict[int, Any]:
     def handler(signum: int, frame: FrameType | None) -> None:
         request_stop(signal.Signals(signum).name)
 
+    handler._conformance_stop = True  # type: ignore[attr-defined]
+    _redeliver_swallowed_stops()
     previous: dict[int, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -212,6 +214,45 @@ def _stop_on_signals() -> dict[int, Any]:
         except ValueError:  # not the main thread
             break
     return previous
+
+
+def _redeliver_swallowed_stops() -> None:
+    """A stop raised where Python swallows exceptions is sent again, and not printed.
+
+    A signal handler runs wherever the main thread is; inside a gc callback, a ``__del__`` or a
+    weakref callback the :class:`~conformance.runner.Interrupted` it raises goes to
+    ``sys.unraisablehook`` ("Exception ignored in ...", a traceback on stderr) and the run
+    would go on until the next example. Here that hook stays quiet for it and the signal is
+    delivered again to the main thread a moment later, from outside the swallowing frame (a
+    blocking wait it lands in is woken: ``pthread_kill``). Other unraisable errors go to the
+    hook that was there before. Installed once per process.
+    """
+    import threading
+
+    from conformance.runner import Interrupted, stop_pending
+
+    previous = sys.unraisablehook
+    if getattr(previous, "_conformance_redelivers", False):
+        return
+    main = threading.main_thread().ident
+
+    def again(signum: signal.Signals) -> None:
+        ours = getattr(signal.getsignal(signum), "_conformance_stop", False)
+        if ours and stop_pending() and main is not None:
+            signal.pthread_kill(main, signum)
+
+    def hook(unraisable: Any) -> None:
+        error = unraisable.exc_value
+        if not isinstance(error, Interrupted):
+            previous(unraisable)
+            return
+        signum = signal.Signals.__members__.get(error.signal_name, signal.SIGINT)
+        later = threading.Timer(0.02, again, (signum,))
+        later.daemon = True
+        later.start()
+
+    hook._conformance_redelivers = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def _write(path: str, text: str) -> None:

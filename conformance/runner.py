@@ -63,6 +63,7 @@ __all__ = [
     "run_property",
     "select_properties",
     "skip_reason",
+    "stop_pending",
     "target_names",
 ]
 
@@ -94,12 +95,23 @@ class Interrupted(KeyboardInterrupt):
 _STOP: list[str] = []
 """Signals received: a stop request raised at a point that swallows exceptions (a gc callback,
 a __del__) is still honoured at the next example."""
+_ACTED: list[bool] = []
+"""Non-empty once the run has caught the stop and is winding down (nothing more is raised)."""
 
 
 def request_stop(signal_name: str) -> None:
-    """Stop the run in progress (from a signal handler): now, and again at the next example."""
+    """Stop the run in progress (from a signal handler): now, and again at the next example.
+
+    Once the run has acted on a stop, a later request is only recorded: the run is already
+    killing its workers and returning what finished, and an exception there would lose it."""
     _STOP.append(signal_name)
-    raise Interrupted(signal_name)
+    if not _ACTED:
+        raise Interrupted(signal_name)
+
+
+def stop_pending() -> bool:
+    """A stop was requested and the run has not yet acted on it."""
+    return bool(_STOP) and not _ACTED
 
 
 class _TimeLimitReached(BaseException):
@@ -489,6 +501,7 @@ def run_conformance(
     interrupted: str | None = None
     threads = _one_thread()
     _STOP.clear()
+    _ACTED.clear()
     try:
         session.load()
         for prop in chosen:
@@ -499,6 +512,7 @@ def run_conformance(
                 progress(results[-1])
         explain(results, run.counterexamples, session, _by_id, lambda r: r.counts(strict))
     except KeyboardInterrupt as stop:
+        _ACTED.append(True)
         interrupted = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
         session.kill()
     except TargetError:
