@@ -78,12 +78,13 @@ def _placing(item: ShardedItem) -> Placing:
             f"{where}: its gradient is not a DTensor on the parameter's device mesh; "
             "sharded clipping needs both laid out alike (as FSDP2 lays them out)"
         )
+    found = placing(grad, item.axis, where)  # refuses Partial and unknown placements
     if tuple(param.placements) != tuple(grad.placements):  # type: ignore[attr-defined]
         raise ValueError(
             f"{where}: the gradient's placements {tuple(grad.placements)} differ from the "  # type: ignore[attr-defined]
             f"parameter's {tuple(param.placements)}; sharded clipping needs both laid out alike"  # type: ignore[attr-defined]
         )
-    return placing(grad, item.axis, where)
+    return found
 
 
 def _stats(g_norm: Tensor, bound: Tensor, scale: Tensor) -> Tensor:

@@ -239,6 +239,7 @@ def _distributed_layouts(rank: int, world: int, names: str) -> dict[str, Any]:
 
     out: dict[str, Any] = {}
     params = sharded()
+    out["before"] = [impl._sharded.local(p.grad).clone() for p in params]
     dims = dict(zip(params, axes, strict=True))
     res, out["comms"], out["reads"] = _measured(
         lambda: impl.agc.adaptive_gradient_clip_with_norms_(params, 0.01, unit_dim=dims)
@@ -248,7 +249,7 @@ def _distributed_layouts(rank: int, world: int, names: str) -> dict[str, Any]:
     out["placements"] = [_short(p.placements) for p in params]
     # a NaN in one rank's part only: every rank raises, nothing is written
     params = sharded()
-    if rank == world - 1:
+    if rank == world - 1 or names == "R":  # replicas must agree: then on every rank
         impl._sharded.local(params[1].grad).view(-1)[-1] = float("nan")  # the conv weight
     before = [impl._sharded.local(p.grad).clone() for p in params]
     dims = dict(zip(params, axes, strict=True))
@@ -273,9 +274,12 @@ def _distributed_layouts(rank: int, world: int, names: str) -> dict[str, Any]:
     }
     for algorithm, value in (("norm", 0.5), ("value", 0.05), ("agc", 0.01)):
         params = sharded()
+        dims = dict(zip(params, axes, strict=True))
         if algorithm == "value":  # it refuses complex gradients
             params = [p for p in params if not p.is_complex()]
-        res, comms, _ = _measured(lambda a=algorithm, v=value: impl.clip_gradients_(params, a, v))
+        res, comms, _ = _measured(
+            lambda a=algorithm, v=value, d=dims: impl.clip_gradients_(params, a, v, unit_dim=d)
+        )
         out[algorithm] = {
             "stats": [float(t) for t in res],
             "comms": comms,
@@ -460,3 +464,202 @@ def test_norm_on_real_dtensors_is_torch_bit_for_bit(two: list[dict[str, Any]], n
         got = r[f"layout_{names}"]["torch_norm"]
         assert all(torch.equal(a, b) for a, b in zip(got["mine"], got["torch"], strict=True))
         assert got["comms"] == ({} if names == "R" else {"allreduce": 1})
+
+
+def _mixed_reference(lam: float) -> tuple[list[nn.Parameter], list[torch.Tensor], list[int | None]]:
+    pairs = _mixed_tensors(seed=3)
+    params = [p for p, _ in pairs]
+    return params, [g for _, g in pairs], _unit_axes(params)
+
+
+def _unsharded(
+    call: Callable[[list[nn.Parameter], dict[Any, int | None]], Any],
+) -> tuple[Any, list[torch.Tensor]]:
+    pairs = _mixed_tensors(seed=3)
+    params = []
+    for p, g in pairs:
+        q = nn.Parameter(p.data.clone())
+        q.grad = g.clone()
+        params.append(q)
+    out = call(params, dict(zip(params, _unit_axes(params), strict=True)))
+    return out, [p.grad for p in params]
+
+
+@pytest.mark.parametrize("names", ["S0", "S1", "R"])
+def test_layouts_agc_equals_unsharded(two: list[dict[str, Any]], names: str) -> None:
+    """AGC-035: vectors, ConvTranspose and spectral weights (unit axis 1), an uneven Linear,
+    a one-element vector (rank 1 holds none of it), float64 and bfloat16, laid out Shard(0),
+    Shard(1) or Replicate(): the unsharded result, the float64 reference, the same norms;
+    one all_reduce when any unit spans ranks (none when everything is replicated)."""
+    key = f"layout_{names}"
+    layouts = two[0][key]["placements"]
+    got = _whole(two, (key, "grads"), layouts)
+    res, want = _unsharded(
+        lambda ps, dims: impl.agc.adaptive_gradient_clip_with_norms_(ps, 0.01, unit_dim=dims)
+    )
+    _close(got, want, f"{names}: sharded vs unsharded")
+    params, grads, axes = _mixed_reference(0.01)
+    _close(got, _reference(params, grads, 0.01, axes), f"{names}: vs float64 reference", 1e-5)
+    for r in two:
+        stats = r[key]["stats"]
+        assert stats[0] == int(res.units_clipped) > 0
+        assert math.isclose(stats[1], float(res.grad_norm_before), rel_tol=1e-6)
+        assert math.isclose(stats[2], float(res.grad_norm_after), rel_tol=1e-6)
+        assert r[key]["comms"] == ({} if names == "R" else {"allreduce": 1})
+        assert r[key]["reads"] == []
+
+
+@pytest.mark.parametrize("names", ["S0", "S1", "R"])
+def test_layouts_nonfinite_raises_on_every_rank(two: list[dict[str, Any]], names: str) -> None:
+    """AGC-023 sharded: a NaN in one rank's part alone makes every rank raise before any
+    gradient is written."""
+    for r in two:
+        assert "non-finite norm" in r[f"layout_{names}"]["nonfinite"]
+        assert r[f"layout_{names}"]["nonfinite_untouched"]
+
+
+@pytest.mark.parametrize("names", ["S0", "S1", "R"])
+@pytest.mark.parametrize("algorithm", ["norm", "value", "agc"])
+def test_layouts_dispatch_equals_unsharded(
+    two: list[dict[str, Any]], names: str, algorithm: str
+) -> None:
+    """AGC-036: the dispatch on those layouts: the unsharded gradients and statistics, one
+    all_reduce ('value' clamps locally: the all_reduce carries its statistics)."""
+    key = f"layout_{names}"
+    value = {"norm": 0.5, "value": 0.05, "agc": 0.01}[algorithm]
+    layouts = [
+        n
+        for n, p in zip(two[0][key]["placements"], _mixed_tensors(3), strict=True)
+        if algorithm != "value" or not p[0].is_complex()
+    ]
+    got = _whole(two, (key, algorithm, "grads"), layouts)
+
+    def call(ps: list[nn.Parameter], dims: dict[Any, int | None]) -> Any:
+        keep = [p for p in ps if algorithm != "value" or not p.is_complex()]
+        return impl.clip_gradients_(keep, algorithm, value, unit_dim=dims), keep
+
+    (res, keep), _ = _unsharded(call)
+    # torch rounds each bfloat16 norm to bfloat16, per local part when sharded: 'norm''s
+    # factor (and so every gradient) carries that rounding
+    rtol = 8e-3 if algorithm == "norm" else 2e-6
+    _close(got, [p.grad for p in keep], f"{names} {algorithm}: sharded vs unsharded", rtol)
+    for r in two:
+        stats = r[key][algorithm]["stats"]
+        assert math.isclose(stats[0], float(res.grad_norm_before), rel_tol=rtol)
+        assert math.isclose(stats[1], float(res.grad_norm_after), rel_tol=rtol)
+        assert stats[2] == int(res.units_clipped)
+        assert r[key][algorithm]["comms"] == ({} if names == "R" else {"allreduce": 1})
+
+
+def test_partial_and_mismatched_layouts_are_refused(two: list[dict[str, Any]]) -> None:
+    """A Partial (unreduced) gradient, or a gradient laid out unlike its parameter, raises a
+    ValueError naming the parameter and what is allowed, on every rank."""
+    for r in two:
+        out = r["refusals"]
+        assert "parameter 0" in out["partial"] and "Partial" in out["partial"]
+        assert "Shard(d) and Replicate()" in out["partial"]
+        assert "Partial" in out["partial_norm"] and "gradient 0" in out["partial_norm"]
+        assert "parameter 0" in out["mismatch"] and "differ" in out["mismatch"]
+
+
+def test_local_part_and_assemble_agree_with_distribute_tensor(two: list[dict[str, Any]]) -> None:
+    """The harness's own layout arithmetic (used to judge every target) matches DTensor's."""
+    for names in ("S0", "S1", "R"):
+        layouts = two[0][f"layout_{names}"]["placements"]
+        for k, (p, g) in enumerate(_mixed_tensors(3)):
+            for rank in range(2):
+                mine = local_part(g, (2,), (rank,), layouts[k])
+                assert mine.shape == two[rank][f"layout_{names}"]["before"][k].shape
+            parts = {(rank,): local_part(g, (2,), (rank,), layouts[k]) for rank in range(2)}
+            assert torch.equal(assemble(parts, (2,), layouts[k]), g)
+
+
+# --- 4 ranks, a 2x2 mesh --------------------------------------------------------------------
+
+MESH_LAYOUTS: dict[str, tuple[str, str]] = {
+    "hsdp": ("R", "S0"),  # replicated over dim 0, FSDP over dim 1: units local
+    "rows_cols": ("S0", "S1"),  # along the units on dim 0, across them on dim 1
+    "cols_rows": ("S1", "S0"),
+    "rows_rows": ("S0", "S0"),  # units split over both dimensions: statistics summed twice
+    "deep": ("S2", "S1"),  # across the units on both dimensions
+    "replicated": ("R", "R"),
+}
+MESH_COMMS = {"hsdp": 1, "rows_cols": 4, "cols_rows": 4, "rows_rows": 2, "deep": 3, "replicated": 0}
+"""all_reduces per call, as impl._agc_sharded's docstring says: phase A one per mesh dimension
+holding partial norms (or statistics of local units), phase B one per mesh dimension along
+which units that also span ranks are split. rows_cols: the (4,6,5) weight (axis 0) spans
+dim 1 and is split along dim 0, the (5,3,4) one (axis 1) the other way round: 2 + 2."""
+
+
+def _mesh_tensors(seed: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    torch.manual_seed(seed)
+    shapes = [(4, 6, 5), (5, 3, 4), (6,), (3, 2, 7)]
+    out = []
+    for k, shape in enumerate(shapes):
+        w = 0.1 * torch.randn(shape)
+        out.append((w, 10.0 ** (k % 3 - 2) * torch.randn(shape)))
+    return out
+
+
+def _mesh_names(shape: tuple[int, ...], layout: tuple[str, str]) -> tuple[str, str]:
+    """The layout for one tensor; a vector takes Shard(0) wherever the layout shards."""
+    return tuple("R" if n == "R" else (n if int(n[1:]) < len(shape) else "S0") for n in layout)  # type: ignore[return-value]
+
+
+def _four(rank: int, world: int) -> dict[str, Any]:
+    api = _dtensor_api()
+    mesh = api.init_device_mesh("cpu", (2, 2))
+    out: dict[str, Any] = {"coords": tuple(int(c) for c in mesh.get_coordinate())}
+    for name, layout in MESH_LAYOUTS.items():
+        params = []
+        for w, g in _mesh_tensors(seed=5):
+            pl = [placement(n) for n in _mesh_names(tuple(w.shape), layout)]
+            p = nn.Parameter(api.distribute_tensor(w.clone(), mesh, pl))
+            p.grad = api.distribute_tensor(g.clone(), mesh, pl)
+            params.append(p)
+        dims = {params[1]: 1}  # one parameter with unit axis 1
+        res, comms, reads = _measured(
+            lambda ps=params, d=dims: impl.agc.adaptive_gradient_clip_with_norms_(
+                ps, 0.01, unit_dim=d
+            )
+        )
+        out[name] = {
+            "grads": [impl._sharded.local(p.grad).clone() for p in params],
+            "stats": [float(t) for t in res],
+            "comms": comms,
+            "reads": reads,
+        }
+    return _plain(out)
+
+
+@pytest.fixture(scope="module")
+def four() -> list[dict[str, Any]]:
+    return run_ranks(_four, 4, timeout=300.0)
+
+
+@pytest.mark.parametrize("name", list(MESH_LAYOUTS))
+def test_two_dimensional_meshes(four: list[dict[str, Any]], name: str) -> None:
+    """AGC-035 on a 2x2 mesh: every pair of placements gives the unsharded result, the same
+    statistics on every rank, and the all_reduce count the design says."""
+    layout = MESH_LAYOUTS[name]
+    tensors = _mesh_tensors(seed=5)
+    got = []
+    for k, (w, _) in enumerate(tensors):
+        parts = {tuple(r["coords"]): r[name]["grads"][k] for r in four}
+        got.append(assemble(parts, (2, 2), _mesh_names(tuple(w.shape), layout)))
+    params = []
+    for w, g in tensors:
+        p = nn.Parameter(w.clone())
+        p.grad = g.clone()
+        params.append(p)
+    res = impl.agc.adaptive_gradient_clip_with_norms_(params, 0.01, unit_dim={params[1]: 1})
+    _close(got, [p.grad for p in params], f"{name}: sharded vs unsharded")
+    axes = [0, 1, None, 0]
+    _close(got, _reference(params, [g for _, g in tensors], 0.01, axes), f"{name}: reference", 1e-5)
+    for r in four:
+        stats = r[name]["stats"]
+        assert stats[0] == int(res.units_clipped) > 0
+        assert math.isclose(stats[1], float(res.grad_norm_before), rel_tol=1e-6)
+        assert math.isclose(stats[2], float(res.grad_norm_after), rel_tol=1e-6)
+        assert r[name]["comms"] == ({"allreduce": MESH_COMMS[name]} if MESH_COMMS[name] else {})
+        assert r[name]["reads"] == []
