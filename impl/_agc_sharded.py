@@ -2,7 +2,7 @@
 
 >>> from impl._agc_sharded import ShardedStats
 >>> ShardedStats._fields
-('count', 'before', 'after')
+('clipped', 'before', 'after')
 
 :func:`clip_sharded` clips the DTensor parameters of one
 :func:`impl.agc.adaptive_gradient_clip_` call through their local tensors, with the
@@ -49,7 +49,7 @@ _F64 = torch.float64
 class ShardedItem(NamedTuple):
     """One DTensor parameter to clip: its index in the call, the tensors, its unit axis."""
 
-    index: int
+    position: int
     param: Tensor
     grad: Tensor
     axis: int | None
@@ -58,11 +58,11 @@ class ShardedItem(NamedTuple):
 class ShardedStats(NamedTuple):
     """What sharded AGC did over every rank (the same on each): 0-dim float64 tensors.
 
-    ``count``: units rescaled; ``before`` / ``after``: squared global gradient norms
+    ``clipped``: units rescaled; ``before`` / ``after``: squared global gradient norms
     (excluded parameters included).
     """
 
-    count: Tensor
+    clipped: Tensor
     before: Tensor
     after: Tensor
 
@@ -71,7 +71,7 @@ Bucket = dict[tasks.Key, list[tasks.Item]]
 
 
 def _placing(item: ShardedItem) -> Placing:
-    where = f"parameter {item.index}"
+    where = f"parameter {item.position}"
     param, grad = item.param, item.grad
     if type(param) is not type(grad) or param.device_mesh != grad.device_mesh:  # type: ignore[attr-defined]
         raise ValueError(

@@ -546,7 +546,7 @@ def adaptive_gradient_clip_(
     """
     done = _clip(parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach)
     if done.sharded is not None:
-        count = done.sharded.count.round().to(torch.int64)
+        count = done.sharded.clipped.round().to(torch.int64)
         if done.outcomes:
             count = count + _count(done.outcomes, count.device)
         return count
@@ -594,7 +594,7 @@ def adaptive_gradient_clip_with_norms_(
     after_norm = _global_norm(after, done.excluded, acc)
     if done.sharded is not None:  # the DTensor parameters' sums over every rank
         s = done.sharded
-        count = count + s.count.to(device).round().to(torch.int64)
+        count = count + s.clipped.to(device).round().to(torch.int64)
         before_norm = _with_squares(before_norm, s.before.to(device))
         after_norm = _with_squares(after_norm, s.after.to(device))
     return AGCResult(count, before_norm, after_norm)

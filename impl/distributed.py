@@ -57,7 +57,7 @@ def fsdp2() -> Callable[..., Any] | None:
         from torch.distributed.fsdp import fully_shard
     except ImportError:
         return None
-    return fully_shard  # type: ignore[no-any-return]
+    return fully_shard
 
 
 def fsdp2_problem() -> str | None:

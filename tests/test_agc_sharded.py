@@ -167,6 +167,9 @@ def _unit_axes(params: list[nn.Parameter]) -> list[int | None]:
 
 # --- scenarios run on every rank -----------------------------------------------------------
 
+MODES = {"norm0.1": ("norm", 0.1), "agc0.01": ("agc", 0.01), "norm0": ("norm", 0.0)}
+"""The dispatch calls checked on the FSDP2 generator (value 0: no clipping)."""
+
 
 def _fsdp_generator(rank: int, world: int, shard_dim: int) -> dict[str, Any]:
     """FSDP2 on the default generator: AGC and every dispatch algorithm, against the same
@@ -189,12 +192,12 @@ def _fsdp_generator(rank: int, world: int, shard_dim: int) -> dict[str, Any]:
     n, out["agc_comms"], out["agc_reads"] = _measured(lambda: impl.adaptive_gradient_clip_(model))
     out["agc_count"] = int(n)
     out["agc_grads"] = [impl._sharded.local(p.grad).clone() for p in params]
-    for algorithm, value in (("norm", 0.1), ("agc", 0.01), ("norm", 0.0)):
+    for algorithm, value in MODES.values():
         restore()
         res, comms, reads = _measured(
             lambda a=algorithm, v=value: impl.clip_gradients_(model, a, v)
         )
-        out[f"{algorithm}{value}"] = {
+        out[f"{algorithm}{value:g}"] = {
             "stats": [float(t) for t in res],
             "comms": comms,
             "reads": reads,
@@ -278,7 +281,9 @@ def _distributed_layouts(rank: int, world: int, names: str) -> dict[str, Any]:
         if algorithm == "value":  # it refuses complex gradients
             params = [p for p in params if not p.is_complex()]
         res, comms, _ = _measured(
-            lambda a=algorithm, v=value, d=dims: impl.clip_gradients_(params, a, v, unit_dim=d)
+            lambda a=algorithm, v=value, d=dims, ps=params: impl.clip_gradients_(
+                ps, a, v, unit_dim=d
+            )
         )
         out[algorithm] = {
             "stats": [float(t) for t in res],
@@ -422,18 +427,14 @@ def test_fsdp_agc_equals_unsharded_with_one_all_reduce(two: list[dict[str, Any]]
 
 
 @pytest.mark.parametrize("key", ["fsdp0", "fsdp1"])
-@pytest.mark.parametrize("mode", ["norm0.1", "agc0.01", "norm0.0"])
+@pytest.mark.parametrize("mode", list(MODES))
 def test_fsdp_dispatch_equals_unsharded(two: list[dict[str, Any]], key: str, mode: str) -> None:
     """AGC-036: every dispatch algorithm on the sharded model gives the unsharded gradients and
     statistics, each with one all_reduce and no host read."""
     first = _fsdp(two, key)
     got = _whole(two, (key, mode, "grads"), first["placements"])
     model, _ = _plain_generator()
-    algorithm, value = (
-        mode[: -len(mode.lstrip("normvalueagc"))]
-        if False
-        else (mode.rstrip("0123456789."), float(mode.lstrip("normvalueagc")))
-    )
+    algorithm, value = MODES[mode]
     res = impl.clip_gradients_(model, algorithm, value)
     _close(got, [p.grad for p in model.parameters()], f"{mode}: sharded vs unsharded")
     for r in two:
@@ -566,7 +567,7 @@ def test_local_part_and_assemble_agree_with_distribute_tensor(two: list[dict[str
     """The harness's own layout arithmetic (used to judge every target) matches DTensor's."""
     for names in ("S0", "S1", "R"):
         layouts = two[0][f"layout_{names}"]["placements"]
-        for k, (p, g) in enumerate(_mixed_tensors(3)):
+        for k, (_, g) in enumerate(_mixed_tensors(3)):
             for rank in range(2):
                 mine = local_part(g, (2,), (rank,), layouts[k])
                 assert mine.shape == two[rank][f"layout_{names}"]["before"][k].shape

@@ -52,11 +52,17 @@ def _die_with_parent() -> None:
 
 
 def _rank_main(
-    fn: Callable[..., Any], rank: int, world: int, args: tuple[Any, ...], store: str, out: int,
+    fn: Callable[..., Any],
+    rank: int,
+    world: int,
+    args: tuple[Any, ...],
+    store: str,
+    out: int,
     timeout: float,
 ) -> None:
     """In a forked child: join the process group, run ``fn``, send the pickled outcome."""
     code = 0
+    payload: tuple[Any, ...]
     try:
         _die_with_parent()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -66,7 +72,10 @@ def _rank_main(
 
         torch.set_num_threads(1)
         dist.init_process_group(
-            "gloo", init_method=f"file://{store}", rank=rank, world_size=world,
+            "gloo",
+            init_method=f"file://{store}",
+            rank=rank,
+            world_size=world,
             timeout=timedelta(seconds=timeout),
         )
         try:
@@ -151,7 +160,9 @@ def _gather(pids: list[int], reads: list[int], deadline: float) -> list[Any]:
             left = deadline - time.monotonic()
             if left <= 0:
                 rank = min(open_)
-                raise RankError(rank, f"did not finish within the time limit ({len(open_)} still running)")
+                raise RankError(
+                    rank, f"did not finish within the time limit ({len(open_)} still running)"
+                )
             for key, _ in sel.select(timeout=min(left, 1.0)):
                 rank = key.data
                 data = os.read(open_[rank], 1 << 16)
@@ -167,7 +178,9 @@ def _gather(pids: list[int], reads: list[int], deadline: float) -> list[Any]:
 def _check(rank: int, chunks: list[bytes], pid: int) -> None:
     if not chunks:
         _, status = os.waitpid(pid, 0)
-        raise RankError(rank, f"ended without a result (exit status {os.waitstatus_to_exitcode(status)})")
+        raise RankError(
+            rank, f"ended without a result (exit status {os.waitstatus_to_exitcode(status)})"
+        )
     payload = pickle.loads(b"".join(chunks))
     if payload[0] != "ok":
         raise RankError(rank, f"raised {payload[1]}", payload[2])
@@ -181,7 +194,7 @@ def placement(name: str) -> Any:
     try:
         from torch.distributed.tensor import Replicate, Shard
     except ImportError:  # torch 2.4
-        from torch.distributed._tensor import Replicate, Shard  # type: ignore[no-redef]
+        from torch.distributed._tensor import Replicate, Shard
     if name == "R":
         return Replicate()
     if name.startswith("S") and name[1:].isdigit():
@@ -189,7 +202,9 @@ def placement(name: str) -> Any:
     raise ValueError(f"placement {name!r}: allowed are 'R' and 'S<dim>' (e.g. 'S0')")
 
 
-def local_part(full: Any, mesh: tuple[int, ...], coords: tuple[int, ...], names: tuple[str, ...]) -> Any:
+def local_part(
+    full: Any, mesh: tuple[int, ...], coords: tuple[int, ...], names: tuple[str, ...]
+) -> Any:
     """The part of ``full`` the rank at ``coords`` of a ``mesh``-shaped mesh holds under
     ``names`` (one placement per mesh dimension, applied in mesh-dimension order, each
     ``Shard`` cutting as ``torch.chunk`` does, a missing chunk empty) — as DTensor does."""
@@ -210,7 +225,9 @@ def local_part(full: Any, mesh: tuple[int, ...], coords: tuple[int, ...], names:
     return part
 
 
-def assemble(parts: dict[tuple[int, ...], Any], mesh: tuple[int, ...], names: tuple[str, ...]) -> Any:
+def assemble(
+    parts: dict[tuple[int, ...], Any], mesh: tuple[int, ...], names: tuple[str, ...]
+) -> Any:
     """The whole tensor from every rank's part (``coords -> part``): the inverse of
     :func:`local_part`. Replicated parts must agree bit for bit (AssertionError if not)."""
     import torch
@@ -224,8 +241,10 @@ def assemble(parts: dict[tuple[int, ...], Any], mesh: tuple[int, ...], names: tu
         if name == "R":
             for c, sub in enumerate(subs[1:], start=1):
                 same = sub.shape == subs[0].shape and bool(
-                    torch.equal(torch.view_as_real(sub) if sub.is_complex() else sub,
-                                torch.view_as_real(subs[0]) if subs[0].is_complex() else subs[0])
+                    torch.equal(
+                        torch.view_as_real(sub) if sub.is_complex() else sub,
+                        torch.view_as_real(subs[0]) if subs[0].is_complex() else subs[0],
+                    )
                 )
                 if not same:
                     raise AssertionError(
