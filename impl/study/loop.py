@@ -39,6 +39,7 @@ from impl.study.cli import RunOptions
 from impl.study.evaluate import StitchedObject, score
 from impl.study.failures import IdentityPinnedWarning, PinningMonitor, residual_gain, step_failure
 from impl.study.interrupts import Interrupted
+from impl.study.losses import Share
 from impl.study.setup import RunSetup
 from impl.training import training_step
 
@@ -163,9 +164,9 @@ def _run_epoch(
     inputs, cfg = setup.data.train.inputs, setup.config.training
     ranks = setup.ranks
     for step, micro in enumerate(plan.epoch(epoch), start=1):
-        if ranks is not None:  # each rank its share of the global micro-batches
-            micro = [ranks.share(i) for i in micro]
-        batches = [inputs[i].to(setup.device) for i in micro]
+        batches: list[Any] = [inputs[i].to(setup.device) for i in micro]
+        if ranks is not None:  # each rank its share, normalised as the whole micro-batch
+            batches = [Share(ranks.share(b), setup.loss.scale(b)) for b in batches]
         result = training_step(setup.model, setup.optimizer, batches, setup.loss, cfg)
         loss, stop = result.loss, None
         if ranks is not None:  # the global batch's loss; every rank stops after the same step

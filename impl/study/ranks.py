@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import signal
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,6 +100,9 @@ class Ranks:
     def wrap(self, model: nn.Module) -> nn.Module:
         """``DistributedDataParallel(model)`` or the FSDP2-sharded model (before the optimizer)."""
         if self.mode == "fsdp":
+            # FSDP2 warns that the generator's output is a view (an in-place op on it would
+            # skip a hook); the loss makes none: the warning would repeat every step
+            warnings.filterwarnings("ignore", message=r"FSDP2-wrapped module .* view tensor")
             return fully_shard_model(model)
         from torch.nn.parallel import DistributedDataParallel
 
@@ -106,9 +110,9 @@ class Ranks:
         ids = [device.index] if device.type == "cuda" else None
         return DistributedDataParallel(model, device_ids=ids)
 
-    def share(self, indices: Tensor) -> Tensor:
-        """This rank's contiguous 1/N of a global micro-batch's pattern indices."""
-        return indices.tensor_split(self.world)[self.env.rank]
+    def share(self, batch: Tensor) -> Tensor:
+        """This rank's contiguous 1/N of a global micro-batch."""
+        return batch.tensor_split(self.world)[self.env.rank]
 
     def agree(self, loss: Tensor) -> tuple[Tensor, Interrupted | None]:
         """The loss averaged over the ranks, and the stop request any rank received (SIGINT

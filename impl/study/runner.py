@@ -265,10 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if options.distributed is not None:  # under torchrun (checked by parse_args)
         ranks, device = start(options.distributed, options.device)
         options = dataclasses.replace(options, device=device)
-    try:
-        return _main(config, options, output_dir, ranks)
-    finally:
-        finish(ranks)
+    status = _main(config, options, output_dir, ranks)
+    finish(ranks)  # not after an exception: torchrun then stops the other ranks
+    return status
 
 
 def _main(

@@ -151,7 +151,7 @@ def prepare(
     data = make_study_data(config, probe) if data is None else data
     loss = make_loss(config, data)
     if wellposedness is None and ranks is not None and not ranks.main:
-        wellposedness = {"checked_on": "rank 0"}  # only rank 0 reports it
+        wellposedness = {}  # rank 0 checks and reports it
     if wellposedness is None:
         wellposedness = check_wellposedness(data, loss)
     torch.manual_seed(config.training.seed)  # RUN-007: initialisation from the seed
