@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import os
 import pickle
 import selectors
@@ -31,10 +32,32 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-__all__ = ["RankError", "run_ranks"]
+from hypothesis import strategies as st
+
+from conformance.domain import Domain, NotApplicable
+from conformance.properties import Targets, conformance_property
+from conformance.properties.agc import matches_reference
+from conformance.properties.clip import (
+    agc_matches_reference,
+    no_clipping_at_nonpositive,
+    norm_matches_torch,
+    value_matches_torch,
+)
+from conformance.strategies.tensors import (
+    CLIP_ALGORITHMS,
+    REAL,
+    AGCCase,
+    ClipCase,
+    ParamCase,
+    agc_cases,
+    clip_cases,
+)
+
+__all__ = ["RankError", "ShardedCase", "assemble", "local_part", "placement", "run_ranks"]
 
 
 class RankError(RuntimeError):
@@ -255,3 +278,245 @@ def assemble(
         return torch.cat(subs, dim=int(name[1:]))
 
     return build(())
+
+
+# --- the examples ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardedCase:
+    """Parameters (an :class:`AGCCase`) laid out on a device mesh, and the call to make.
+
+    ``layouts[k]``: parameter k's placement per mesh dimension (``'S<d>'``, ``'R'``);
+    ``algorithm`` / ``value``: a dispatch call (``clip`` role), or None for the ``agc`` role.
+    """
+
+    case: AGCCase
+    mesh: tuple[int, ...]
+    layouts: tuple[tuple[str, ...], ...]
+    algorithm: str | None = None
+    value: float | None = None
+
+    @property
+    def world(self) -> int:
+        return math.prod(self.mesh)
+
+    def __repr__(self) -> str:  # rebuildable after ``from conformance.strategies import *``
+        module = "__import__('conformance.properties.agc_sharded', fromlist=['_'])"
+        return (
+            f"{module}.ShardedCase(case={self.case!r}, mesh={self.mesh!r}, "
+            f"layouts={self.layouts!r}, algorithm={self.algorithm!r}, value={self.value!r})"
+        )
+
+
+def _meshes(world: int) -> list[tuple[int, ...]]:
+    """A 1-D mesh of every rank, and the 2-D meshes of them (a side of 1 included)."""
+    out: list[tuple[int, ...]] = [(world,), (1, world)]
+    out += [(a, world // a) for a in range(2, world) if world % a == 0]
+    return out
+
+
+@st.composite
+def _sharded_cases(draw: st.DrawFn, world: int, domain: Domain, algorithm: bool) -> ShardedCase:
+    if algorithm:
+        call = draw(clip_cases(CLIP_ALGORITHMS, domain.only(REAL), domain=domain, values=_VALUES))
+        case, name, value = call.case, call.algorithm, call.value
+    else:
+        dtypes = domain.only(REAL)
+        case = draw(
+            agc_cases(dtypes, max_params=3, max_rank=3, domain=domain, some_grad=True,
+                      layouts=("contiguous",), containers=("list",))
+        )  # fmt: skip
+        name, value = None, None
+    mesh = draw(st.sampled_from(_meshes(world)), label="mesh")
+    layouts = []
+    for p in case.params:
+        ndim = p.ndim
+        choices = ["R"] if ndim == 0 else [f"S{d}" for d in range(ndim)] + ["R"]
+        layouts.append(tuple(draw(st.sampled_from(choices)) for _ in mesh))
+    return ShardedCase(case, mesh, tuple(layouts), name, value)
+
+
+_VALUES = st.sampled_from([1.0, 0.01, 0.1, 1e-3, 10.0, None, 0.0])
+
+
+def _strategy(algorithm: bool) -> Callable[[Domain], Any]:
+    def make(domain: Domain) -> Any:
+        if not domain.distributed:
+            return NotApplicable(
+                "sharded checks run on request: --distributed N (N gloo ranks forked here)"
+            )
+        import torch
+
+        if not (torch.distributed.is_available() and torch.distributed.is_gloo_available()):
+            return NotApplicable(f"torch {torch.__version__} has no torch.distributed with gloo")
+        if not domain.only(REAL):
+            return NotApplicable("float32 and float64 are both outside the target's domain")
+        return _sharded_cases(domain.distributed, domain, algorithm)
+
+    return make
+
+
+def _spanning(world: int) -> AGCCase:
+    """A matrix and a vector of ``2 * world`` rows, every unit well above its bound."""
+    rows = 2 * world
+    weight = [[0.1 * (i + 1), -0.2, 0.05 * i] for i in range(rows)]
+    grad = [[3.0 * (i + 1), 1.0, -2.0] for i in range(rows)]
+    vector = ParamCase(weight=[0.5] * rows, grad=[float(i + 1) for i in range(rows)])
+    return AGCCase(params=(ParamCase(weight=weight, grad=grad), vector), clip_factor=0.01)
+
+
+def _explicit(algorithm: bool) -> Callable[[Domain], tuple[ShardedCase, ...]]:
+    """Examples that separate sharded from local-shard clipping, run before the drawn ones:
+    units that span the ranks (Shard(1) of a matrix, Shard(0) of a vector) and that clip."""
+
+    def make(domain: Domain) -> tuple[ShardedCase, ...]:
+        if not domain.distributed or "float32" not in domain.dtypes:
+            return ()
+        world = domain.distributed
+        case = _spanning(world)
+        layouts = (("S1",), ("S0",))
+        if not algorithm:
+            return (ShardedCase(case, (world,), layouts),)
+        calls = (("norm", 0.1), ("value", 0.5), ("agc", 0.01))
+        return tuple(ShardedCase(case, (world,), layouts, a, v) for a, v in calls)
+
+    return make
+
+
+# --- worker side: the ranks -------------------------------------------------------------------
+
+
+def _api() -> Any:
+    """torch's DTensor API: ``torch.distributed.tensor`` (2.5+) or ``._tensor`` (2.4)."""
+    import importlib
+
+    api = importlib.import_module("torch.distributed.tensor")
+    if not hasattr(api, "distribute_tensor"):  # torch 2.4 has the package, without DTensor
+        api = importlib.import_module("torch.distributed._tensor")
+    return api
+
+
+def _warm() -> None:
+    """Import here, once per worker, what every rank would import again for each example:
+    the DTensor API (~0.5 s) and torch._dynamo, which DTensor.from_local loads on first use
+    (~0.6 s)."""
+    _api()
+    with contextlib.suppress(ImportError):
+        import torch._dynamo  # noqa: F401
+
+
+def _dtensor(api: Any, full: Any, mesh: Any, names: tuple[str, ...]) -> Any:
+    """``full`` as a DTensor on ``mesh``: this rank's part (:func:`local_part`), no collective."""
+    coords = tuple(int(c) for c in mesh.get_coordinate())
+    part = local_part(full, tuple(mesh.mesh.shape), coords, names).contiguous()
+    placements = [placement(n) for n in names]
+    return api.DTensor.from_local(
+        part, mesh, placements, run_check=False, shape=full.shape, stride=full.stride()
+    )
+
+
+def _rank_call(rank: int, world: int, fn: Any, ex: ShardedCase) -> dict[str, Any]:
+    """In one rank: the example's parameters as DTensors, one call of the target, the parts."""
+    import torch
+
+    api = _api()
+    mesh = api.init_device_mesh("cpu", ex.mesh)
+    params = []
+    for p, names in zip(ex.case.make_params(), ex.layouts, strict=True):
+        q = torch.nn.Parameter(_dtensor(api, p.detach().contiguous(), mesh, names))
+        if p.grad is not None:
+            q.grad = _dtensor(api, p.grad.contiguous(), mesh, names)
+        params.append(q)
+    if ex.algorithm is None:
+        fn(params, clip_factor=ex.case.clip_factor, eps=ex.case.eps)
+    else:
+        fn(params, ex.algorithm, ex.value)
+    parts: list[Any] = []
+    kinds: list[Any] = []
+    for q in params:
+        g: Any = q.grad
+        layout = tuple(str(x) for x in getattr(g, "placements", ())) or None
+        kinds.append(layout)
+        parts.append(None if g is None else (g.to_local() if layout else g).detach().clone())
+    coords = mesh.get_coordinate()
+    return {"coords": [int(c) for c in coords or ()], "grads": parts, "layouts": kinds}
+
+
+def _act(targets: Targets, ex: ShardedCase) -> dict[str, Any]:
+    fn = targets.agc if ex.algorithm is None else targets.clip
+    _warm()
+    return {"ranks": run_ranks(_rank_call, ex.world, fn, ex, timeout=_RANK_LIMIT)}
+
+
+_RANK_LIMIT = 60.0
+"""Seconds a sharded example may take on its ranks (the judge's own limits apply too)."""
+
+
+# --- judge side ---------------------------------------------------------------------------------
+
+
+def _wholes(ex: ShardedCase, seen: dict[str, Any]) -> list[Any]:
+    """Every gradient gathered whole from the ranks' parts; AssertionError where a gradient
+    stopped being a DTensor laid out as before, or replicas disagree."""
+    ranks = seen["ranks"]
+    want_layouts = [tuple(str(placement(n)) for n in names) for names in ex.layouts]
+    out: list[Any] = []
+    for k, (p, names) in enumerate(zip(ex.case.params, ex.layouts, strict=True)):
+        if not p.has_grad:
+            out.append(None)
+            continue
+        for r in ranks:
+            got = r["layouts"][k]
+            if got is None or tuple(got) != want_layouts[k]:
+                raise AssertionError(
+                    f"param {k}: its .grad was a DTensor laid out {want_layouts[k]} and after the "
+                    f"call is {'a plain tensor or None' if got is None else tuple(got)}; {ex!r}"
+                )
+        parts = {tuple(r["coords"]): r["grads"][k] for r in ranks}
+        out.append(assemble(parts, ex.mesh, names))
+    return out
+
+
+@conformance_property(
+    "AGC-035",
+    roles=("agc",),
+    strategy=_strategy(False),
+    act=_act,
+    max_examples=20,
+    examples=_explicit(False),
+)
+def agc_equals_unsharded(ex: ShardedCase, seen: dict[str, Any]) -> None:
+    """DTensor parameters on N gloo ranks: the gradients gathered whole equal the reference."""
+    wholes = _wholes(ex, seen)
+    facts = [{"grad": g} for g in wholes]
+    try:
+        matches_reference(ex.case, {"params": facts})
+    except AssertionError as error:
+        raise AssertionError(f"sharded on mesh {ex.mesh} as {ex.layouts}: {error}") from None
+
+
+@conformance_property(
+    "AGC-036",
+    roles=("clip",),
+    strategy=_strategy(True),
+    act=_act,
+    max_examples=20,
+    examples=_explicit(True),
+)
+def clip_equals_unsharded(ex: ShardedCase, seen: dict[str, Any]) -> None:
+    """The dispatch on DTensor parameters: the gradients of the same call on the unsharded ones."""
+    call = ClipCase(case=ex.case, algorithm=str(ex.algorithm), value=ex.value)
+    observed = {"grads": _wholes(ex, seen)}
+    if ex.value is None or ex.value <= 0:
+        decide: Callable[[ClipCase, dict[str, Any]], None] = no_clipping_at_nonpositive
+    else:
+        decide = {
+            "norm": norm_matches_torch,
+            "value": value_matches_torch,
+            "agc": agc_matches_reference,
+        }[call.algorithm]
+    try:
+        decide(call, observed)
+    except AssertionError as error:
+        raise AssertionError(f"sharded on mesh {ex.mesh} as {ex.layouts}: {error}") from None
