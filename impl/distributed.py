@@ -37,6 +37,7 @@ from torch import nn
 __all__ = [
     "DistributedUnavailable",
     "LaunchEnvironment",
+    "complex_broadcast_problem",
     "fsdp2",
     "fsdp2_problem",
     "fully_shard_model",
@@ -141,6 +142,29 @@ def syncs_gradients(model: nn.Module) -> bool:
     return callable(getattr(model, "no_sync", None)) or callable(
         getattr(model, "set_requires_gradient_sync", None)
     )
+
+
+def complex_broadcast_problem() -> str | None:
+    """Why this process group cannot broadcast complex tensors (None: it can).
+
+    ``DistributedDataParallel`` broadcasts the model's parameters from rank 0 when it is
+    built; torch 2.4's gloo backend refuses complex tensors there ("Invalid scalar
+    type"; its all-reduce takes them), so a model with complex parameters (the spectral
+    weights) cannot be wrapped. Probed with one complex element (every rank must call it).
+    """
+    dist = torch.distributed
+    probe = torch.zeros(1, dtype=torch.complex64)
+    if dist.get_backend() == "nccl":
+        probe = probe.cuda()
+    try:
+        dist.broadcast(probe, src=0)
+    except RuntimeError as error:
+        return (
+            f"torch {torch.__version__}'s {dist.get_backend()} backend cannot broadcast complex "
+            f"tensors ({error}), which DistributedDataParallel does for the model's complex "
+            "parameters when it is built: use a newer torch"
+        )
+    return None
 
 
 @dataclass(frozen=True)

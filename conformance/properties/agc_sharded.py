@@ -57,7 +57,15 @@ from conformance.strategies.tensors import (
     clip_cases,
 )
 
-__all__ = ["RankError", "ShardedCase", "assemble", "local_part", "placement", "run_ranks"]
+__all__ = [
+    "RankError",
+    "ShardedCase",
+    "as_dtensor",
+    "assemble",
+    "local_part",
+    "placement",
+    "run_ranks",
+]
 
 
 class RankError(RuntimeError):
@@ -406,8 +414,11 @@ def _warm() -> None:
         import torch._dynamo  # noqa: F401
 
 
-def _dtensor(api: Any, full: Any, mesh: Any, names: tuple[str, ...]) -> Any:
-    """``full`` as a DTensor on ``mesh``: this rank's part (:func:`local_part`), no collective."""
+def as_dtensor(full: Any, mesh: Any, names: tuple[str, ...]) -> Any:
+    """``full`` (the same on every rank) as a DTensor on ``mesh`` laid out as ``names``: this
+    rank's part (:func:`local_part`), made without a collective (torch 2.4's gloo cannot
+    broadcast or scatter complex tensors, which ``distribute_tensor`` does)."""
+    api = _api()
     coords = tuple(int(c) for c in mesh.get_coordinate())
     part = local_part(full, tuple(mesh.mesh.shape), coords, names).contiguous()
     placements = [placement(n) for n in names]
@@ -424,9 +435,9 @@ def _rank_call(rank: int, world: int, fn: Any, ex: ShardedCase) -> dict[str, Any
     mesh = api.init_device_mesh("cpu", ex.mesh)
     params = []
     for p, names in zip(ex.case.make_params(), ex.layouts, strict=True):
-        q = torch.nn.Parameter(_dtensor(api, p.detach().contiguous(), mesh, names))
+        q = torch.nn.Parameter(as_dtensor(p.detach().contiguous(), mesh, names))
         if p.grad is not None:
-            q.grad = _dtensor(api, p.grad.contiguous(), mesh, names)
+            q.grad = as_dtensor(p.grad.contiguous(), mesh, names)
         params.append(q)
     if ex.algorithm is None:
         fn(params, clip_factor=ex.case.clip_factor, eps=ex.case.eps)

@@ -39,6 +39,7 @@ from torch import Tensor, nn
 from impl.distributed import (
     DistributedUnavailable,
     LaunchEnvironment,
+    complex_broadcast_problem,
     fsdp2_problem,
     fully_shard_model,
     init_from_torchrun,
@@ -96,6 +97,13 @@ class Ranks:
     @property
     def world(self) -> int:
         return self.env.world_size
+
+    def problem(self, model: nn.Module) -> str | None:
+        """Why this torch cannot train ``model`` in this mode (every rank must call it)."""
+        if self.mode != "ddp" or not any(p.is_complex() for p in model.parameters()):
+            return None
+        problem = complex_broadcast_problem()
+        return f"--distributed ddp: {problem}" if problem else None
 
     def wrap(self, model: nn.Module) -> nn.Module:
         """``DistributedDataParallel(model)`` or the FSDP2-sharded model (before the optimizer)."""

@@ -44,9 +44,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import torch
 from torch import Tensor
 
 import spec
+from impl.registry import build_generator
 from impl.study.cli import RunOptions, parse_args
 from impl.study.data import StudyData
 from impl.study.failures import IdentityPinnedWarning
@@ -276,6 +278,11 @@ def _main(
     main_rank = ranks is None or ranks.main
     run = RunDirectory(output_dir) if main_rank else None
     probe, problems = preflight(config, run, options)
+    if ranks is not None:  # what this torch's backend cannot do for this model
+        with torch.device("meta"):  # the parameters' dtypes, no memory
+            shapes = build_generator(config.model)
+        problem = ranks.problem(shapes)
+        problems += [problem] if problem else []
     for problem in problems:
         print(f"python -m impl.runner: error: {problem}", file=sys.stderr)
     if agree_on_problems(problems, ranks):
