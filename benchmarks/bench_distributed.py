@@ -8,7 +8,8 @@
 For each number of ranks (forked on this machine, gloo, one torch thread each) and each
 model — ``small``: the hybrid generator at width 8 with 3 blocks (38 parameters, the
 issue's measurement), ``default``: ``spec.ModelConfig()``'s hybrid generator (width 32, 4
-blocks, 50 parameters, 11.4 M) — every module that owns parameters is
+blocks, 50 parameters, 11.4 M), ``real``: a real-valued conv net (1.5 M; the generators'
+complex spectral weights make ``clip_grad_norm_`` slow) — every module that owns parameters is
 ``fully_shard``-ed (FSDP2, ``Shard(0)``), one backward pass fills the gradients, and
 these arms are timed, interleaved (A B C D A B C D ...), with the gradients restored
 from a saved copy before every call (outside the timing) and a barrier aligning the
@@ -42,15 +43,35 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import nn
 
 import impl
 import spec
 from conformance.properties.agc_sharded import run_ranks
 from impl.distributed import fsdp2_problem, fully_shard_model
 
-MODELS = {
-    "small": spec.ModelConfig(architecture="hybrid", fno_width=8, fno_blocks=3),
-    "default": spec.ModelConfig(architecture="hybrid"),
+
+def _generator(cfg: spec.ModelConfig) -> Callable[[], tuple[nn.Module, torch.Tensor]]:
+    def make() -> tuple[nn.Module, torch.Tensor]:
+        return impl.build_generator(cfg), torch.randn(2, cfg.C, cfg.N, cfg.N)
+
+    return make
+
+
+def _real_net() -> tuple[nn.Module, torch.Tensor]:
+    """A real-valued stand-in (convs, group norms, a Linear; 1.5 M): no complex weights,
+    whose norms make torch's clip_grad_norm_ slow on the generators."""
+    layers: list[nn.Module] = []
+    for c_in, c_out in ((1, 128), (128, 256), (256, 256), (256, 256)):
+        layers += [nn.Conv2d(c_in, c_out, 3, padding=1), nn.GroupNorm(8, c_out), nn.GELU()]
+    model = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10))
+    return model, torch.randn(2, 1, 16, 16)
+
+
+MODELS: dict[str, Callable[[], tuple[nn.Module, torch.Tensor]]] = {
+    "small": _generator(spec.ModelConfig(architecture="hybrid", fno_width=8, fno_blocks=3)),
+    "default": _generator(spec.ModelConfig(architecture="hybrid")),
+    "real": _real_net,
 }
 CGN, AGC, NORM, DAGC, NAIVE = (
     "clip_grad_norm_",
@@ -103,10 +124,9 @@ def _rank(rank: int, world: int, model_name: str, reps: int) -> dict[str, Any]:
     """In every rank: shard the model, fill the gradients, time the arms (interleaved)."""
     import torch.distributed as dist
 
-    cfg = MODELS[model_name]
     torch.manual_seed(0)
-    model = fully_shard_model(impl.build_generator(cfg))
-    x = torch.randn(2, cfg.C, cfg.N, cfg.N)
+    plain, x = MODELS[model_name]()
+    model = fully_shard_model(plain)
     model(x).square().mean().backward()
     params = list(model.parameters())
     saved = [impl._sharded.local(p.grad).clone() for p in params]
@@ -150,7 +170,7 @@ def _rank(rank: int, world: int, model_name: str, reps: int) -> dict[str, Any]:
 def _report(world: int, model_name: str, rank0: dict[str, Any]) -> list[str]:
     base = rank0["median_ms"][CGN]
     lines = [
-        f"\n{world} ranks, {model_name} generator ({rank0['parameters']} parameters, "
+        f"\n{world} ranks, {model_name} model ({rank0['parameters']} parameters, "
         f"{rank0['elements']:,} elements), FSDP2 Shard(0):",
         f"  {'arm':26} {'median':>10} {'ratio':>7}  collectives per call",
     ]
@@ -167,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ranks", default="2,4", help="comma-separated numbers of gloo ranks")
     parser.add_argument("--reps", type=int, default=15)
-    parser.add_argument("--models", default="small,default")
+    parser.add_argument("--models", default="small,default,real")
     parser.add_argument("--json", help="also write the results to this file (atomically)")
     args = parser.parse_args(argv)
     problem = fsdp2_problem()
