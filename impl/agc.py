@@ -47,6 +47,12 @@ computed in that dtype and each product is formed in it and rounded once to
 the gradient's dtype (a float16 gradient is never multiplied by a float16
 factor, which can underflow).
 
+**Sharded parameters** (AGC-035). DTensor parameters (FSDP2's ``fully_shard``, any
+``Shard`` / ``Replicate`` layout on a 1-D or 2-D mesh) are clipped through their local
+tensors, with the partial squared norms of units that span ranks summed in one
+``all_reduce`` per process group (:mod:`impl._agc_sharded`); the count returned is the
+whole model's, the same on every rank. Plain parameters (DDP) take the plain path.
+
 **Stages.** :func:`_check_arguments` (AGC-019), :class:`_UnitAxes` (unit-axis
 resolution, AGC-002/003/024), :func:`_collect` (dtype/layout checks, grouping
 by device and dtype), then :func:`impl._agc_tasks.plan` (packs, rows,

@@ -25,6 +25,10 @@ total infinite and the factor 0). ``'value'`` is
 algorithm raises, whatever the value (the upstream dispatch fell through
 silently). A spec training config (either side) can supply algorithm and value.
 
+On DTensor parameters (AGC-036) each algorithm works on the local tensors: 'norm'
+computes torch's total as torch does on DTensors (one ``all_reduce``), 'value' clamps
+locally (its statistics: one ``all_reduce``), 'agc' is sharded AGC.
+
 The before/after norms cost no extra pass for 'norm' and 'agc': 'norm' reports
 the total norm it clips with, and ``total * factor`` after; 'agc' derives both
 from the unit norms AGC takes (:func:`impl.agc.adaptive_gradient_clip_with_norms_`).
