@@ -24,8 +24,12 @@ pytestmark = [
 SHARDED = ["AGC-035", "AGC-036"]
 
 
+LIMIT = 300.0
+"""Seconds per property: each example forks its ranks; a loaded machine must not time it out."""
+
+
 def _statuses(targets: dict[str, str], **kw: object) -> dict[str, str]:
-    report = run_conformance(targets, clauses=SHARDED, **kw)  # type: ignore[arg-type]
+    report = run_conformance(targets, clauses=SHARDED, time_limit=LIMIT, **kw)  # type: ignore[arg-type]
     return {r.property: r.status for r in report.results}
 
 
@@ -46,6 +50,7 @@ def test_local_shard_clipping_fails() -> None:
         {"agc": "faulty.sharded_faults:local_agc", "clip": "faulty.sharded_faults:local_norm_clip"},
         clauses=SHARDED,
         distributed=2,
+        time_limit=LIMIT,
     )
     bad = {r.property: r for r in report.results}
     for name in ("agc_sharded.agc_equals_unsharded", "agc_sharded.clip_equals_unsharded"):
