@@ -135,6 +135,13 @@ def _parser() -> argparse.ArgumentParser:
         "--clip-factor", metavar="LOW:HIGH", help="clip factors with LOW < factor <= HIGH"
     )
     domain.add_argument("--min-size", type=int, metavar="N", help="smallest grid side H, W")
+    domain.add_argument(
+        "--distributed",
+        type=int,
+        metavar="N",
+        help="also check AGC and the dispatch on DTensor parameters sharded over N gloo ranks "
+        "forked on this machine (AGC-035, AGC-036; 2 to 16; default: not applicable)",
+    )
     check.add_argument(
         "--strict",
         action="store_true",
@@ -190,6 +197,8 @@ def _domain(args: argparse.Namespace) -> Any:
         declared["clip_factor"] = args.clip_factor
     if args.min_size is not None:
         declared["min_size"] = args.min_size
+    if args.distributed is not None:
+        declared["distributed"] = args.distributed
     try:
         return Domain.declared(declared, "the command line's domain")
     except DomainError as error:

@@ -23,7 +23,10 @@ hides a rule bug.
 
 Keys (all optional): ``dtypes`` (a subset of :data:`DTYPES`), ``max_rank`` (0..5),
 ``clip_factor`` (``[low, high]``: factors with low < clip_factor <= high),
-``min_size`` (the smallest grid side H, W a spectral conv, block or generator takes).
+``min_size`` (the smallest grid side H, W a spectral conv, block or generator takes),
+``distributed`` (a request rather than a limit: the number of gloo ranks, 2 to 16, on
+which the sharded properties of AGC-035 / AGC-036 lay the parameters out; 0, the
+default, leaves them not applicable — ``--distributed N`` on the command line).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ ATTRIBUTE = "conformance_domain"
 DTYPES: tuple[str, ...] = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128")
 """Every gradient dtype the contract covers (AGC-015), simplest first."""
 
-_KEYS = ("dtypes", "max_rank", "clip_factor", "min_size")
+_KEYS = ("dtypes", "max_rank", "clip_factor", "min_size", "distributed")
 
 
 class DomainError(ValueError):
@@ -65,6 +68,8 @@ class Domain:
     clip_factor: tuple[float, float] = (0.0, math.inf)
     """``(low, high)``: clip factors with low < clip_factor <= high."""
     min_size: int = 1
+    distributed: int = 0
+    """Gloo ranks for the sharded properties (AGC-035, AGC-036); 0: not requested."""
 
     @classmethod
     def declared(cls, value: Any, where: str = "the domain") -> Domain:
@@ -97,6 +102,13 @@ class Domain:
             if type(size) is not int or size < 1:
                 raise DomainError(f"{where}: min_size {size!r}: allowed is an int >= 1")
             out = replace(out, min_size=size)
+        if "distributed" in value:
+            ranks = value["distributed"]
+            if type(ranks) is not int or not (ranks == 0 or 2 <= ranks <= 16):
+                raise DomainError(
+                    f"{where}: distributed {ranks!r}: allowed is 0 (off) or an int from 2 to 16"
+                )
+            out = replace(out, distributed=ranks)
         return out
 
     def narrow(self, other: Domain) -> Domain:
@@ -108,6 +120,7 @@ class Domain:
             max_rank=min(self.max_rank, other.max_rank),
             clip_factor=(low, high),
             min_size=max(self.min_size, other.min_size),
+            distributed=max(self.distributed, other.distributed),  # a request: either asks
         )
 
     def only(self, dtypes: tuple[str, ...]) -> tuple[str, ...]:

@@ -12,8 +12,8 @@ Options: ``--conformance-<role>=TARGET`` for each role of
 ``--conformance-seed``, ``--conformance-xfail=FILE``,
 ``--conformance-time-limit=SECONDS``, ``--conformance-call-limit=SECONDS``,
 ``--conformance-threads=N``, the domain (``--conformance-dtypes``,
-``--conformance-max-rank``, ``--conformance-clip-factor``, ``--conformance-min-size``)
-and ``--conformance-strict``.
+``--conformance-max-rank``, ``--conformance-clip-factor``, ``--conformance-min-size``,
+``--conformance-distributed``) and ``--conformance-strict``.
 
 The targets are never imported into the pytest process: the plugin starts a judge
 process of its own (the installed distribution, whatever folder pytest runs in), which
@@ -65,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-max-rank", type=int, metavar="N", help="narrow the domain")
     group.addoption("--conformance-clip-factor", metavar="LOW:HIGH", help="narrow the domain")
     group.addoption("--conformance-min-size", type=int, metavar="N", help="narrow the domain")
+    group.addoption(
+        "--conformance-distributed",
+        type=int,
+        metavar="N",
+        help="check AGC-035/AGC-036 on N gloo ranks (default: not applicable)",
+    )
     group.addoption("--conformance-strict", action="store_true", help="failing SHOULD clauses fail")
 
 
@@ -223,7 +229,7 @@ def _domain(config: pytest.Config) -> dict[str, Any]:
     found: dict[str, Any] = {}
     if opt("conformance_dtypes"):
         found["dtypes"] = [d.strip() for d in opt("conformance_dtypes").split(",") if d.strip()]
-    for key in ("max_rank", "clip_factor", "min_size"):
+    for key in ("max_rank", "clip_factor", "min_size", "distributed"):
         value = opt(f"conformance_{key}")
         if value is not None:
             found[key] = value

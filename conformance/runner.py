@@ -473,6 +473,7 @@ def run_conformance(
     progress: Callable[[Result], None] | None = None,
     options: Options | None = None,
     domain: Domain | None = None,
+    distributed: int | None = None,
 ) -> Report:
     """Check the targets against every applicable property and return the report.
 
@@ -482,17 +483,21 @@ def run_conformance(
     ``xfail``: an xfail file path or parsed entries. ``time_limit``: seconds per property
     (default: the profile's); ``call_limit``: seconds per example. ``options``: worker
     threads, memory cap, import limit. ``domain`` narrows what each target declares
-    (properties outside it are not applicable). Raises TargetError for a target that cannot be
+    (properties outside it are not applicable); ``distributed=N`` also checks the sharded
+    clauses on N gloo ranks (``Domain.distributed``). Raises TargetError for a target that cannot be
     loaded and ValueError for a bad selection or profile. On Ctrl-C / SIGTERM
     (:class:`Interrupted`) it returns what finished, with ``interrupted`` set.
     """
     names, requested = target_names(targets)
+    domain = domain or Domain()
+    if distributed is not None:
+        domain = domain.narrow(Domain.declared({"distributed": distributed}, "distributed"))
     run = _Run(
         get_profile(profile) if isinstance(profile, str) else profile,
         seed,
         time_limit,
         call_limit,
-        domain or Domain(),
+        domain,
         _entries(xfail),
     )
     chosen = [p for p in select_properties(clauses) if set(p.roles) & set(names)]

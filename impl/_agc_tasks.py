@@ -24,8 +24,9 @@ few kernels:
 
 Every task computes norms in float32 (float64 for float64/complex128), the
 scale ``min(1, bound / norm)`` in that dtype, and forms each product in it,
-rounded once to the gradient's dtype. Issue 14 (DTensor) adds a task whose
-:meth:`Task.norms` sums partial squared norms across ranks.
+rounded once to the gradient's dtype. On DTensor parameters the same tasks run on the
+local tensors (:mod:`impl._agc_sharded`), with the partial squared norms of units that
+span ranks summed across them in between.
 """
 
 from __future__ import annotations
@@ -458,6 +459,11 @@ class Pack:
 
     def clip(self, lam: float, floor: float, one: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         return clip_in_turn(self, lam, floor, one)
+
+    def squares(self) -> tuple[Tensor, Tensor]:
+        """``(weight, gradient)`` squared unit norms (what sharded AGC sums across ranks)."""
+        flat = mt.flatten(self.weights + self.grads).to(self.acc)
+        return mt.segment_sum_squares(flat, self.layout).chunk(2)  # type: ignore[return-value]
 
     def norms(self) -> tuple[Tensor, Tensor]:
         flat = mt.flatten(self.weights + self.grads).to(self.acc)

@@ -47,6 +47,12 @@ computed in that dtype and each product is formed in it and rounded once to
 the gradient's dtype (a float16 gradient is never multiplied by a float16
 factor, which can underflow).
 
+**Sharded parameters** (AGC-035). DTensor parameters (FSDP2's ``fully_shard``, any
+``Shard`` / ``Replicate`` layout on a 1-D or 2-D mesh) are clipped through their local
+tensors, with the partial squared norms of units that span ranks summed in one
+``all_reduce`` per process group (:mod:`impl._agc_sharded`); the count returned is the
+whole model's, the same on every rank. Plain parameters (DDP) take the plain path.
+
 **Stages.** :func:`_check_arguments` (AGC-019), :class:`_UnitAxes` (unit-axis
 resolution, AGC-002/003/024), :func:`_collect` (dtype/layout checks, grouping
 by device and dtype), then :func:`impl._agc_tasks.plan` (packs, rows,
@@ -66,6 +72,8 @@ from torch import Tensor, nn
 
 from impl import _agc_tasks as tasks
 from impl import _multi_tensor as mt
+from impl._agc_sharded import ShardedItem, ShardedStats, clip_sharded
+from impl._sharded import dtensor_type, local
 
 __all__ = [
     "SUPPORTED_DTYPES",
@@ -282,8 +290,15 @@ def _bad_gradient(index: int, grad: Tensor) -> ValueError:
     )
 
 
+class _Sharded(NamedTuple):
+    """DTensor parameters of a call (:mod:`impl._agc_sharded`): to clip, and excluded grads."""
+
+    items: list[ShardedItem]
+    excluded: list[Tensor]
+
+
 def _collect(
-    params: list[Tensor], axes: _UnitAxes
+    params: list[Tensor], axes: _UnitAxes, sharded: _Sharded | None = None
 ) -> tuple[dict[tasks.Key, list[tasks.Item]], list[Tensor]]:
     """The gradients to clip by (device, dtype), and those whose unit axis is None.
 
@@ -294,13 +309,14 @@ def _collect(
 
     Every gradient is checked (AGC-020 sparse, AGC-015 dtype) before anything is
     modified; None gradients are skipped (AGC-013); a parameter listed twice is
-    clipped once. This loop touches every parameter, so it reads as few tensor
-    attributes as it can.
+    clipped once. DTensor parameters go to ``sharded`` instead (AGC-035). This loop
+    touches every parameter, so it reads as few tensor attributes as it can.
     """
     groups: dict[tasks.Key, list[tasks.Item]] = {}
     excluded: list[Tensor] = []
     seen: set[int] = set()
     default = axes.is_default
+    dtensor = dtensor_type() if sharded is not None else None
     for index, param in enumerate(params):
         grad = param.grad
         if grad is None:
@@ -317,8 +333,14 @@ def _collect(
         else:
             axis = axes(index, param)
             if axis is EXCLUDED:
-                excluded.append(grad)
+                if dtensor is not None and isinstance(grad, dtensor):
+                    sharded.excluded.append(grad)  # type: ignore[union-attr]
+                else:
+                    excluded.append(grad)
                 continue
+        if dtensor is not None and (isinstance(grad, dtensor) or isinstance(param, dtensor)):
+            sharded.items.append(ShardedItem(index, param, grad, axis))  # type: ignore[union-attr,arg-type]
+            continue
         group = groups.get((grad.device, dtype))
         if group is None:
             group = groups[(grad.device, dtype)] = []
@@ -344,12 +366,47 @@ def _run(todo: list[tasks.Task], lam: float, floor: float, check_finite: bool) -
         return [_Outcome(*task.clip(lam, floor, _one_for(task, ones))) for task in todo]
     normed = [task.norms() for task in todo]
     _raise_if_nonfinite([g for _, g in normed])
+    return _apply_normed(todo, normed, lam, floor, ones)
+
+
+def _apply_normed(
+    todo: list[tasks.Task],
+    normed: list[tuple[Tensor, Tensor]],
+    lam: float,
+    floor: float,
+    ones: dict[tuple[torch.device, torch.dtype], Tensor],
+) -> list[_Outcome]:
     outcomes = []
     for task, (w_norm, g_norm) in zip(todo, normed, strict=True):
         bound, scale = tasks.scales(w_norm, g_norm, lam, floor, _one_for(task, ones))
         task.apply(scale)
         outcomes.append(_Outcome(g_norm, bound, scale))
     return outcomes
+
+
+def _run_with_sharded(
+    todo: list[tasks.Task],
+    sharded: _Sharded,
+    lam: float,
+    floor: float,
+    check_finite: bool,
+    foreach: bool | None,
+) -> tuple[list[_Outcome], ShardedStats]:
+    """Plain tasks and DTensor parameters together; with ``check_finite`` the plain norms'
+    check joins the ranks' (every rank raises, or none), before anything is written."""
+    ones: dict[tuple[torch.device, torch.dtype], Tensor] = {}
+
+    def one(task: tasks.Task) -> Tensor:
+        return _one_for(task, ones)
+
+    if not check_finite:
+        outcomes = [_Outcome(*task.clip(lam, floor, one(task))) for task in todo]
+        stats = clip_sharded(sharded.items, sharded.excluded, lam, floor, False, foreach, one)
+        return outcomes, stats
+    normed = [task.norms() for task in todo]
+    flags = [(~torch.isfinite(g)).sum().reshape(1) for _, g in normed]
+    stats = clip_sharded(sharded.items, sharded.excluded, lam, floor, True, foreach, one, flags)
+    return _apply_normed(todo, normed, lam, floor, ones), stats
 
 
 def _one_for(task: tasks.Task, ones: dict[tuple[torch.device, torch.dtype], Tensor]) -> Tensor:
@@ -403,6 +460,20 @@ class AGCResult(NamedTuple):
     grad_norm_after: Tensor
 
 
+class _Clipped(NamedTuple):
+    outcomes: list[_Outcome]
+    firsts: list[Tensor]
+    """The first gradient of each plain (device, dtype) group."""
+    excluded: list[Tensor]
+    """Plain gradients whose unit axis is None."""
+    sharded: ShardedStats | None
+    """Over every rank, for the DTensor parameters (None: there were none)."""
+    sharded_device: torch.device | None
+    """The local device of the DTensor parameters."""
+    sharded_wide: bool
+    """Whether a DTensor gradient is float64 / complex128."""
+
+
 def _clip(
     parameters: Tensor | Iterable[Tensor] | nn.Module,
     clip_factor: float,
@@ -410,8 +481,8 @@ def _clip(
     unit_dim: UnitDim,
     error_if_nonfinite: bool,
     foreach: bool | None,
-) -> tuple[list[_Outcome], list[Tensor], list[Tensor]]:
-    """Check, collect, group, clip: ``(outcomes, clipped gradients' first ones, excluded)``."""
+) -> _Clipped:
+    """Check, collect, group, clip."""
     lam, floor = _check_arguments(clip_factor, eps, error_if_nonfinite, foreach)
     declared: Mapping[Any, int | None] = {}
     if isinstance(parameters, nn.Module):
@@ -419,11 +490,18 @@ def _clip(
         params: list[Tensor] = list(parameters.parameters())
     else:
         params = _as_list(parameters)
-    groups, excluded = _collect(params, _UnitAxes(unit_dim, declared))
-    with torch.no_grad():  # weights are read only (AGC-011)
-        outcomes = _run(tasks.plan(groups, foreach), lam, floor, error_if_nonfinite)
+    sharded = _Sharded([], [])
+    groups, excluded = _collect(params, _UnitAxes(unit_dim, declared), sharded)
     firsts = [items[0][1] for items in groups.values()]
-    return outcomes, firsts, excluded
+    with torch.no_grad():  # weights are read only (AGC-011)
+        todo = tasks.plan(groups, foreach)
+        if not (sharded.items or sharded.excluded):
+            outcomes = _run(todo, lam, floor, error_if_nonfinite)
+            return _Clipped(outcomes, firsts, excluded, None, None, False)
+        outcomes, stats = _run_with_sharded(todo, sharded, lam, floor, error_if_nonfinite, foreach)
+    grads = [item.grad for item in sharded.items] + sharded.excluded
+    wide = any(g.dtype in mt.WIDE for g in grads)
+    return _Clipped(outcomes, firsts, excluded, stats, local(grads[0]).device, wide)
 
 
 def _count(outcomes: list[_Outcome], device: torch.device) -> Tensor:
@@ -472,10 +550,15 @@ def adaptive_gradient_clip_(
         ValueError: ``clip_factor`` or ``eps`` <= 0 / NaN / inf (AGC-019), a sparse
             gradient (AGC-020), an unsupported dtype, an out-of-range unit axis.
     """
-    outcomes, firsts, _ = _clip(parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach)
-    if not outcomes:
+    done = _clip(parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach)
+    if done.sharded is not None:
+        count = done.sharded.clipped.round().to(torch.int64)
+        if done.outcomes:
+            count = count + _count(done.outcomes, count.device)
+        return count
+    if not done.outcomes:
         return torch.zeros((), dtype=torch.int64)
-    return _count(outcomes, firsts[0].device)
+    return _count(done.outcomes, done.firsts[0].device)
 
 
 def adaptive_gradient_clip_with_norms_(
@@ -501,18 +584,28 @@ def adaptive_gradient_clip_with_norms_(
     The norms cost no extra pass over the gradients (see :class:`AGCResult`);
     the clipping dispatch uses them for its 'agc' statistics.
     """
-    outcomes, firsts, excluded = _clip(
-        parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach
-    )
-    first = [*firsts, *excluded][:1]
-    device = first[0].device if first else torch.device("cpu")
-    wide = any(g.dtype in mt.WIDE for g in [*firsts, *excluded])
+    done = _clip(parameters, clip_factor, eps, unit_dim, error_if_nonfinite, foreach)
+    plain = [*done.firsts, *done.excluded]
+    device = plain[0].device if plain else done.sharded_device or torch.device("cpu")
+    wide = done.sharded_wide or any(g.dtype in mt.WIDE for g in plain)
     acc = torch.float64 if wide else torch.float32
-    if outcomes:
-        count = _count(outcomes, device)
-        g_norm = _joined([o.g_norm for o in outcomes], device)
-        after = g_norm * _joined([o.scale for o in outcomes], device)
+    if done.outcomes:
+        count = _count(done.outcomes, device)
+        g_norm = _joined([o.g_norm for o in done.outcomes], device)
+        after = g_norm * _joined([o.scale for o in done.outcomes], device)
     else:
         count = torch.zeros((), dtype=torch.int64, device=device)
         g_norm = after = torch.zeros(0, dtype=acc, device=device)
-    return AGCResult(count, _global_norm(g_norm, excluded, acc), _global_norm(after, excluded, acc))
+    before_norm = _global_norm(g_norm, done.excluded, acc)
+    after_norm = _global_norm(after, done.excluded, acc)
+    if done.sharded is not None:  # the DTensor parameters' sums over every rank
+        s = done.sharded
+        count = count + s.clipped.to(device).round().to(torch.int64)
+        before_norm = _with_squares(before_norm, s.before.to(device))
+        after_norm = _with_squares(after_norm, s.after.to(device))
+    return AGCResult(count, before_norm, after_norm)
+
+
+def _with_squares(norm: Tensor, squares: Tensor) -> Tensor:
+    """``sqrt(norm**2 + squares)`` in ``norm``'s dtype (the sum in float64)."""
+    return (norm.to(torch.float64).square() + squares).sqrt().to(norm.dtype)

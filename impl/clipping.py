@@ -25,6 +25,10 @@ total infinite and the factor 0). ``'value'`` is
 algorithm raises, whatever the value (the upstream dispatch fell through
 silently). A spec training config (either side) can supply algorithm and value.
 
+On DTensor parameters (AGC-036) each algorithm works on the local tensors: 'norm'
+computes torch's total as torch does on DTensors (one ``all_reduce``), 'value' clamps
+locally (its statistics: one ``all_reduce``), 'agc' is sharded AGC.
+
 The before/after norms cost no extra pass for 'norm' and 'agc': 'norm' reports
 the total norm it clips with, and ``total * factor`` after; 'agc' derives both
 from the unit norms AGC takes (:func:`impl.agc.adaptive_gradient_clip_with_norms_`).
@@ -42,6 +46,7 @@ import torch
 from torch import Tensor, nn
 
 from impl import _multi_tensor as mt
+from impl._sharded import Reducer, by_shards, dtensor_type, local
 from impl.agc import UnitDim, adaptive_gradient_clip_with_norms_
 from spec.config import TFTrainingConfig, TorchTrainingConfig
 
@@ -73,26 +78,47 @@ def global_grad_norm(grads: Iterable[Tensor]) -> Tensor:
 
     Complex entries count by modulus (taken on ``view_as_real``, which is also
     the fast path on CPU); norms are accumulated in float32, or float64 when any
-    gradient is float64 / complex128. Empty input gives 0 (on the CPU).
+    gradient is float64 / complex128. Empty input gives 0 (on the CPU). DTensor
+    gradients count whole: their parts' squared norms are summed across the ranks,
+    in one ``all_reduce`` per process group (AGC-036).
     """
+    grads = list(grads)
+    if not grads:
+        return torch.zeros(())
+    wide = any(g.dtype in mt.WIDE for g in grads)
+    acc = torch.float64 if wide else torch.float32
+    with torch.no_grad():
+        if not _has_dtensor(grads):
+            return _local_norm(grads, acc)
+        reducer = Reducer()
+        entries = [
+            reducer.add(_local_norm(part, acc).square(), key)
+            for key, part in by_shards(grads, "gradient").items()
+        ]
+        reducer.run()
+        return torch.stack([reducer[e] for e in entries]).sum().sqrt().reshape(())
+
+
+def _local_norm(grads: list[Tensor], acc: torch.dtype) -> Tensor:
+    """:func:`global_grad_norm` of plain (local) tensors, in ``acc``, on the first's device."""
     groups: dict[tuple[torch.device, torch.dtype], list[Tensor]] = {}
     for g in grads:
         real = mt.real_view(g)
         groups.setdefault((g.device, real.dtype), []).append(real)
-    if not groups:
-        return torch.zeros(())
-    wide = any(dtype in mt.WIDE for _, dtype in groups)
-    acc = torch.float64 if wide else torch.float32
-    device = next(iter(groups))[0]
+    device = grads[0].device
     partial: list[Tensor] = []
-    with torch.no_grad():
-        for (_, dtype), tensors in groups.items():
-            if dtype in mt.HALF:  # half norms would overflow their own dtype above 65504
-                norms = [mt.vector_norm(t, torch.float32) for t in tensors]
-            else:
-                norms = mt.norms(tensors)
-            partial.append(torch.linalg.vector_norm(torch.stack(norms).to(device, acc)))
-        return torch.linalg.vector_norm(torch.stack(partial))
+    for (_, dtype), tensors in groups.items():
+        if dtype in mt.HALF:  # half norms would overflow their own dtype above 65504
+            norms = [mt.vector_norm(t, torch.float32) for t in tensors]
+        else:
+            norms = mt.norms(tensors)
+        partial.append(torch.linalg.vector_norm(torch.stack(norms).to(device, acc)))
+    return torch.linalg.vector_norm(torch.stack(partial))
+
+
+def _has_dtensor(grads: list[Tensor]) -> bool:
+    kind = dtensor_type()
+    return kind is not None and any(isinstance(g, kind) for g in grads)
 
 
 def _scale_all(grads: list[Tensor], factor: Tensor, foreach: bool | None) -> None:
@@ -104,34 +130,71 @@ def _scale_all(grads: list[Tensor], factor: Tensor, foreach: bool | None) -> Non
         mt.mul_each_(grads, [factor] * len(grads))
 
 
+def _torch_norms(grads: list[Tensor], foreach: bool | None) -> list[Tensor]:
+    """Each gradient's norm as ``clip_grad_norm_`` takes it (in its order), but complex ones
+    on ``view_as_real`` and float16 ones accumulated in float32."""
+    norms: list[Tensor] = []
+    for (_, dtype), group in mt.group_by_device_and_dtype(grads).items():
+        if dtype.is_complex:  # modulus through the real view: the fast kernel on CPU
+            norms.extend(mt.norms([mt.real_view(g) for g in group]))
+        elif dtype == torch.float16:  # float32 accumulation: no overflow above 65504
+            norms.extend(mt.vector_norm(g, torch.float32) for g in group)
+        elif foreach is False:
+            norms.extend(torch.linalg.vector_norm(g) for g in group)
+        else:
+            norms.extend(mt.norms(group))
+    return norms
+
+
+def _total_norm(grads: list[Tensor], foreach: bool | None) -> Tensor:
+    """``clip_grad_norm_``'s total norm of ``grads``; of DTensors as torch takes it too: each
+    process group's part ``(sum over ranks of local_total ** 2) ** 0.5``, one ``all_reduce``
+    per group (AGC-036)."""
+    first = grads[0].device
+    if not _has_dtensor(grads):
+        norms = _torch_norms(grads, foreach)
+        return torch.linalg.vector_norm(torch.stack([n.to(first) for n in norms]))
+    reducer = Reducer()
+    entries = []
+    for key, part in by_shards(grads, "gradient").items():
+        norms = _torch_norms(part, foreach)
+        local_total = torch.linalg.vector_norm(torch.stack([n.to(part[0].device) for n in norms]))
+        entries.append(reducer.add(local_total**2.0, key))
+    reducer.run()
+    totals = [(reducer[e] ** 0.5).reshape(()) for e in entries]
+    first = totals[0].device
+    if len(totals) == 1:
+        return totals[0]
+    return torch.linalg.vector_norm(torch.stack([t.to(first) for t in totals]))
+
+
 def _clip_norm_(
     grads: list[Tensor], max_norm: float, foreach: bool | None, error_if_nonfinite: bool
 ) -> ClipResult:
     """AGC-027: clip_grad_norm_'s arithmetic; before = its total norm, after = total * factor."""
-    first = grads[0].device
-    groups = mt.group_by_device_and_dtype(grads)
-    norms: list[Tensor] = []
     with torch.no_grad():
-        for (_, dtype), group in groups.items():
-            if dtype.is_complex:  # modulus through the real view: the fast kernel on CPU
-                norms.extend(mt.norms([mt.real_view(g) for g in group]))
-            elif dtype == torch.float16:  # float32 accumulation: no overflow above 65504
-                norms.extend(mt.vector_norm(g, torch.float32) for g in group)
-            elif foreach is False:
-                norms.extend(torch.linalg.vector_norm(g) for g in group)
-            else:
-                norms.extend(mt.norms(group))
-        total = torch.linalg.vector_norm(torch.stack([n.to(first) for n in norms]))
+        total = _total_norm(grads, foreach)
         if error_if_nonfinite:
             _raise_if_nonfinite(total)
         # The factor is applied as torch applies it: a 0-dim tensor per device.
         coef = torch.clamp(max_norm / (total + 1e-6), max=1.0)
+        locals_ = _locals(grads)
+        groups = mt.group_by_device_and_dtype(locals_)
         for (device, _), group in groups.items():
             _scale_all(group, coef.to(device), foreach)
         wide = any(dtype in mt.WIDE for _, dtype in groups)
         before = total.to(torch.float64 if wide else torch.float32)
         count = (before > max_norm).to(torch.int64)
         return ClipResult(before, before * coef.to(before.dtype), count)
+
+
+def _locals(grads: list[Tensor]) -> list[Tensor]:
+    """The local tensors of DTensor gradients (written in place: the DTensors change), else
+    the gradients themselves."""
+    kind = dtensor_type()
+    if kind is None:
+        return grads
+    return [local(g) if isinstance(g, kind) else g for g in grads]
 
 
 def _check_value(value: object) -> float | None:
@@ -242,21 +305,46 @@ def clip_gradients_(
         )
         return ClipResult(out.grad_norm_before, out.grad_norm_after, out.units_clipped)
     # AGC-028: 'value'
-    before = global_grad_norm(grads)
-    if error_if_nonfinite:
-        _raise_if_nonfinite(before)
     for index, g in enumerate(grads):
         if g.is_complex():
             raise ValueError(
                 f"algorithm 'value' cannot clip complex gradients (gradient {index} is "
                 f"{g.dtype}): use 'norm' or 'agc'"
             )
+    if _has_dtensor(grads):
+        return _clip_value_sharded(grads, threshold, error_if_nonfinite)
+    before = global_grad_norm(grads)
+    if error_if_nonfinite:
+        _raise_if_nonfinite(before)
     over = [(g.abs() > threshold).sum() for g in grads]
     count = torch.stack([c.to(before.device) for c in over]).sum()
     # `foreach` is passed only when set, so the call works on every torch version.
     extra = {} if foreach is None else {"foreach": foreach}
     torch.nn.utils.clip_grad_value_(params, clip_value=threshold, **extra)
     return ClipResult(before, global_grad_norm(grads), count)
+
+
+def _clip_value_sharded(grads: list[Tensor], threshold: float, check: bool) -> ClipResult:
+    """'value' on DTensor gradients: each rank clamps its own entries; the statistics (norm
+    before, after, entries clipped) are summed in one ``all_reduce`` per process group."""
+    if check:
+        _raise_if_nonfinite(global_grad_norm(grads))
+    wide = any(g.dtype in mt.WIDE for g in grads)
+    acc = torch.float64 if wide else torch.float32
+    reducer = Reducer()
+    entries = []
+    with torch.no_grad():
+        for key, part in by_shards(grads, "gradient").items():
+            before = _local_norm(part, acc).square().to(torch.float64)
+            count = torch.stack([(g.abs() > threshold).sum() for g in part]).sum()
+            for g in part:
+                g.clamp_(-threshold, threshold)
+            after = _local_norm(part, acc).square().to(torch.float64)
+            entries.append(reducer.add(torch.stack([before, after, count.to(before)]), key))
+        reducer.run()
+        total = torch.stack([reducer[e] for e in entries]).sum(0)
+    sums = total.sqrt().to(acc)
+    return ClipResult(sums[0], sums[1], total[2].round().to(torch.int64))
 
 
 def _raise_if_nonfinite(norm: Tensor) -> None:

@@ -24,10 +24,17 @@ gradients; clip with :func:`impl.clipping.clip_gradients_` as the config says;
 step (``scaler.step`` + ``scaler.update``, or ``optimizer.step``); clear the
 gradients (``set_to_none=True``). Nothing in it reads a tensor on the host; a
 GradScaler's own ``step`` does (it must know whether to skip).
+
+Under ``DistributedDataParallel`` (or FSDP2) the first k-1 micro-batches run with
+gradient synchronisation off (:func:`impl.distributed.gradient_sync_off`), so the
+gradients are reduced across ranks once per step, in the last backward pass, and
+clipped after it (TRN-009): each rank passing its share of the global batch takes
+the step one process takes on the whole batch. The loss reported is this rank's.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +44,7 @@ from torch import Tensor, nn
 
 from impl.agc import agc_unit_dims
 from impl.clipping import clip_gradients_
+from impl.distributed import gradient_sync_off, syncs_gradients
 from spec.config import TFTrainingConfig, TorchTrainingConfig
 
 __all__ = ["LossFn", "StepResult", "training_step"]
@@ -136,15 +144,19 @@ def training_step(
     optimizer.zero_grad(set_to_none=True)
     model.zero_grad(set_to_none=True)
     total: Tensor | None = None
+    syncing = syncs_gradients(model)
     for index, batch in enumerate(batches):
-        loss = loss_fn(model, batch)
-        if not isinstance(loss, Tensor) or loss.numel() != 1:
-            shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
-            raise ValueError(
-                f"loss_fn must return a scalar tensor; micro-batch {index} gave {shape}"
-            )
-        scaled = loss / k  # TRN-002: k micro-batch means average to the big-batch mean
-        (scaler.scale(scaled) if scaler is not None else scaled).backward()
+        # TRN-009: under DDP / FSDP only the last micro-batch's backward reduces gradients
+        quiet = syncing and index < k - 1
+        with gradient_sync_off(model) if quiet else contextlib.nullcontext():
+            loss = loss_fn(model, batch)
+            if not isinstance(loss, Tensor) or loss.numel() != 1:
+                shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
+                raise ValueError(
+                    f"loss_fn must return a scalar tensor; micro-batch {index} gave {shape}"
+                )
+            scaled = loss / k  # TRN-002: k micro-batch means average to the big-batch mean
+            (scaler.scale(scaled) if scaler is not None else scaled).backward()
         piece = loss.detach().reshape(())
         total = piece if total is None else total + piece
     assert total is not None  # k >= 1 by the config contract

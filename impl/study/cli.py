@@ -59,6 +59,8 @@ class RunOptions:
     """Consecutive pinned epochs that trigger the identity-pinned warning."""
     threads: int | None = 1
     """torch intra-op threads (None: leave torch's setting)."""
+    distributed: str | None = None
+    """``ddp`` or ``fsdp`` under torchrun (:mod:`impl.study.ranks`); None: one process."""
 
     def apply(self) -> None:
         """Set torch's intra-op threads as :attr:`threads` says."""
@@ -176,6 +178,13 @@ def build_parser(prog: str = "python -m impl.runner") -> argparse.ArgumentParser
     p.add_argument("--output-dir", type=Path, default=Path("runs/run"), help="where outputs go")
     add_config_flags(p)
     add_run_flags(p)
+    p.add_argument(
+        "--distributed",
+        choices=("ddp", "fsdp"),
+        default=None,
+        help="under torchrun: DistributedDataParallel or FSDP2, each rank 1/N of every batch, "
+        "rank 0 writing (torchrun --nproc-per-node N -m impl.runner --distributed ddp ...)",
+    )
     return p
 
 
@@ -246,6 +255,7 @@ def resolve_options(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     if args.threads < 0:
         parser.error(f"--threads={args.threads!r}: must be an int >= 0 (0: torch's default)")
     return RunOptions(
+        distributed=getattr(args, "distributed", None),  # the runner's flag only
         device=args.device,
         progress=not args.quiet,
         overwrite=args.overwrite,
@@ -276,4 +286,11 @@ def parse_args(
     args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
     config = resolve_config(args, parser)
     check_steps(config, parser)
-    return config, resolve_options(args, parser), args.output_dir
+    options = resolve_options(args, parser)
+    if options.distributed is not None:  # exit 2 outside torchrun, before anything is done
+        from impl.study.ranks import distributed_problem
+
+        problem = distributed_problem(options.distributed, config.training.batch_size)
+        if problem:
+            parser.error(problem)
+    return config, options, args.output_dir

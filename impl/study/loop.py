@@ -18,8 +18,9 @@ residual gain. ``on_epoch`` is called with the history after every epoch (the
 runner writes it out). A KeyboardInterrupt (Ctrl-C, or SIGTERM through
 :mod:`impl.study.interrupts`) ends the loop; the unfinished epoch is dropped.
 
-:class:`BatchPlan` decides which patterns each step sees; a distributed mode
-would give each rank its own shard of the same permutation.
+:class:`BatchPlan` decides which patterns each step sees; under torchrun
+(:mod:`impl.study.ranks`) each rank takes its share of every micro-batch, the loss is
+averaged over the ranks after each step, and rank 0 alone evaluates.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from impl.study.cli import RunOptions
 from impl.study.evaluate import StitchedObject, score
 from impl.study.failures import IdentityPinnedWarning, PinningMonitor, residual_gain, step_failure
 from impl.study.interrupts import Interrupted
+from impl.study.losses import Share
 from impl.study.setup import RunSetup
 from impl.training import training_step
 
@@ -76,8 +78,11 @@ class Evaluation:
 
 
 def evaluate(setup: RunSetup, batch: int) -> Evaluation:
-    """Predict every test pattern; validation loss and stitched scores."""
-    model, loss_fn, data = setup.model, setup.loss, setup.data
+    """Predict every test pattern; validation loss and stitched scores (of
+    :meth:`~impl.study.setup.RunSetup.reporting`'s model: under torchrun, rank 0's copy)."""
+    model, loss_fn, data = setup.reporting(), setup.loss, setup.data
+    if model is None:
+        raise RuntimeError("evaluate: under torchrun only rank 0 evaluates (after refresh())")
     model.eval()
     total, parts = 0.0, []
     with torch.no_grad():
@@ -157,17 +162,25 @@ def _run_epoch(
 ) -> tuple[list[list[float]], str | None]:
     stats: list[list[float]] = []
     inputs, cfg = setup.data.train.inputs, setup.config.training
+    ranks = setup.ranks
     for step, micro in enumerate(plan.epoch(epoch), start=1):
-        batches = [inputs[i].to(setup.device) for i in micro]
+        batches: list[Any] = [inputs[i].to(setup.device) for i in micro]
+        if ranks is not None:  # each rank its share, normalised as the whole micro-batch
+            batches = [Share(ranks.share(b), setup.loss.scale(b)) for b in batches]
         result = training_step(setup.model, setup.optimizer, batches, setup.loss, cfg)
+        loss, stop = result.loss, None
+        if ranks is not None:  # the global batch's loss; every rank stops after the same step
+            loss, stop = ranks.agree(loss)
         values = torch.stack(
             [
-                result.loss.float(),
+                loss.float(),
                 result.grad_norm_before.float(),
                 result.grad_norm_after.float(),
                 result.units_clipped.float(),
             ]
         ).tolist()  # one host sync per step
+        if stop is not None:
+            raise stop
         stats.append(values)
         progress.update(step, values[0], values[1])
         failure = step_failure(
@@ -199,10 +212,12 @@ def train_loop(
             record = _epoch_record(epoch, stats, setup.units_total, nonfinite)
             scores: dict[str, Any] = {"amp_ssim": None, "phase_ssim": None}
             record["val_loss"] = math.nan
-            if out.failure is None:
+            setup.refresh()  # under torchrun: rank 0's plain copy of the weights
+            model = setup.reporting()
+            if out.failure is None and model is not None:
                 ev = evaluate(setup, cfg.batch_size)
                 record["val_loss"], scores = ev.loss, ev.scores
-            gain = residual_gain(setup.model)
+            gain = residual_gain(model) if model is not None else None
             record.update(
                 amp_ssim=scores["amp_ssim"],
                 phase_ssim=scores["phase_ssim"],

@@ -24,7 +24,7 @@ MAE ``mean(|sqrt(I) - sqrt(y)|) / mean(sqrt(y))`` (upstream's Stage A loss).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from impl.study.fourier import diffraction_intensity
 from impl.study.scan import ScanGrid, merge_groups
 
-__all__ = ["DiffractionLoss", "as_complex_patches"]
+__all__ = ["DiffractionLoss", "Share", "as_complex_patches"]
 
 _KINDS = ("poisson", "mae")
 _TINY = 1e-12
@@ -77,12 +77,20 @@ class DiffractionLoss:
         """The object patches (B, C, N, N) a prediction stands for, overlap constraint applied."""
         return merge_groups(as_complex_patches(prediction), self.grid)
 
-    def value_patches(self, patches: Tensor, inputs: Tensor) -> Tensor:
-        """The loss of complex patches (B, C, N, N), overlap constraint applied, on ``inputs``."""
+    def scale(self, inputs: Tensor) -> Tensor:
+        """The normaliser for measured amplitudes ``inputs``: ``mean(y)`` or ``mean(sqrt y)``."""
+        measured_amp = inputs.to(torch.float32)
+        measured = measured_amp.square() if self.kind == "poisson" else measured_amp
+        return measured.mean().clamp_min(_TINY)
+
+    def value_patches(self, patches: Tensor, inputs: Tensor, scale: Tensor | None = None) -> Tensor:
+        """The loss of complex patches (B, C, N, N), overlap constraint applied, on ``inputs``
+        (normalised by ``scale``, default :meth:`scale` of ``inputs``)."""
         merged = merge_groups(patches, self.grid)
         probe = self.probe.to(device=merged.device, dtype=merged.dtype)
         intensity = diffraction_intensity(merged * probe).to(torch.float32)
         measured_amp = inputs.to(torch.float32)
+        scale = self.scale(inputs) if scale is None else scale
         if self.kind == "poisson":
             measured = measured_amp.square()
             rate = intensity.clamp_min(_TINY)
@@ -90,13 +98,24 @@ class DiffractionLoss:
             deviance = (
                 rate - measured + torch.xlogy(measured, measured) - torch.xlogy(measured, rate)
             )
-            return deviance.mean() / measured.mean().clamp_min(_TINY)
+            return deviance.mean() / scale
         amplitude = torch.sqrt(intensity + _TINY)
-        return (amplitude - measured_amp).abs().mean() / measured_amp.mean().clamp_min(_TINY)
+        return (amplitude - measured_amp).abs().mean() / scale
 
-    def value(self, prediction: Tensor, inputs: Tensor) -> Tensor:
+    def value(self, prediction: Tensor, inputs: Tensor, scale: Tensor | None = None) -> Tensor:
         """The loss of a prediction (B, H, W, C, 2) against measured amplitudes (B, C, N, N)."""
-        return self.value_patches(as_complex_patches(prediction), inputs)
+        return self.value_patches(as_complex_patches(prediction), inputs, scale)
 
-    def __call__(self, model: nn.Module, inputs: Tensor) -> Tensor:
+    def __call__(self, model: nn.Module, inputs: Tensor | Share) -> Tensor:
+        if isinstance(inputs, Share):  # a rank's share, normalised as the whole batch
+            return self.value(model(inputs.inputs / self.input_norm), inputs.inputs, inputs.scale)
         return self.value(model(inputs / self.input_norm), inputs)
+
+
+class Share(NamedTuple):
+    """One rank's share of a micro-batch under torchrun, with the whole micro-batch's
+    normaliser (:meth:`DiffractionLoss.scale`): the mean of the ranks' losses is then the
+    loss of the whole micro-batch, and their mean gradient its gradient."""
+
+    inputs: Tensor
+    scale: Tensor

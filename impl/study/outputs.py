@@ -28,6 +28,7 @@ from impl.study.cli import RunOptions
 from impl.study.evaluate import SCORES, StitchedObject
 from impl.study.failures import residual_gain
 from impl.study.loop import Evaluation, LoopResult
+from impl.study.ranks import describe
 from impl.study.rundir import RunDirectory, json_safe
 from impl.study.setup import RunSetup
 
@@ -65,7 +66,7 @@ def run_metrics(
     wp = setup.wellposedness if setup is not None else None
     steps = sum(e["steps"] for e in history)
     clipped = sum(e["steps_clipped"] for e in history)
-    model = setup.model if setup is not None else None
+    model = setup.reporting() if setup is not None else None
     scores = final.scores if final is not None else dict.fromkeys(SCORES)
     return {
         "status": status,
@@ -97,6 +98,7 @@ def run_metrics(
         "identity_pinned": loop.pinned,
         "stable_gain_final": residual_gain(model) if model else None,
         "warnings": loop.warnings,
+        "distributed": describe(setup.ranks) if setup is not None else None,
         "thresholds": {
             "explode_grad_norm": options.explode_grad_norm,
             "pin_threshold": options.pin_threshold,
@@ -132,5 +134,6 @@ def write_final(
     run.write_json("history.json", {"epochs": json_safe(loop.history)})
     if final is not None:
         run.write_npz("reconstruction.npz", reconstruction_arrays(final.stitched))
-    if setup is not None:
-        run.write_torch("model.pt", setup.model.state_dict())
+    model = setup.reporting() if setup is not None else None
+    if model is not None:
+        run.write_torch("model.pt", model.state_dict())

@@ -36,7 +36,7 @@ import torch
 
 from spec.io import atomic_writer
 
-__all__ = ["RUN_FILES", "RunDirectory", "json_safe"]
+__all__ = ["RUN_FILES", "QuietDirectory", "RunDirectory", "json_safe"]
 
 RUN_FILES = (
     "config.json",
@@ -65,6 +65,9 @@ def json_safe(obj: Any) -> Any:
 
 class RunDirectory:
     """The output directory of one run."""
+
+    writes = True
+    """False for :class:`QuietDirectory` (a rank other than 0 under torchrun)."""
 
     def __init__(self, path: str | os.PathLike[str], files: tuple[str, ...] = RUN_FILES) -> None:
         self.path = Path(path)
@@ -130,3 +133,19 @@ class RunDirectory:
 
     def write_npy(self, name: str, array: Any) -> bool:
         return self.write(name, lambda f: np.save(f, array))
+
+
+class QuietDirectory(RunDirectory):
+    """The output directory as a rank other than 0 sees it under torchrun: it writes nothing
+    (rank 0 writes the run) and has no problem to report."""
+
+    writes = False
+
+    def problem(self, overwrite: bool) -> str | None:
+        return None
+
+    def prepare(self, overwrite: bool) -> None:
+        return None
+
+    def write(self, name: str, write: Callable[[IO[bytes]], None]) -> bool:
+        return True

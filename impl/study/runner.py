@@ -30,7 +30,9 @@ error named; the metrics go to stderr), 130 Ctrl-C, 143 SIGTERM.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
+import io
 import json
 import secrets
 import signal
@@ -42,16 +44,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import torch
 from torch import Tensor
 
 import spec
+from impl.registry import build_generator
 from impl.study.cli import RunOptions, parse_args
 from impl.study.data import StudyData
 from impl.study.failures import IdentityPinnedWarning
 from impl.study.interrupts import Interrupted, signals_as_interrupts, signals_deferred
 from impl.study.loop import Evaluation, LoopResult, evaluate, train_loop
 from impl.study.outputs import run_metrics, status_of, write_final, write_progress
-from impl.study.rundir import RunDirectory, json_safe
+from impl.study.ranks import Ranks, agree_on_problems, finish, start
+from impl.study.rundir import QuietDirectory, RunDirectory, json_safe
 from impl.study.setup import RunSetup, preflight, prepare
 
 __all__ = [
@@ -111,8 +116,13 @@ def _start(
     probe: Tensor | None,
     data: StudyData | None,
     wellposedness: dict[str, Any] | None,
+    ranks: Ranks | None,
 ) -> RunSetup:
-    setup = prepare(config, options, probe=probe, data=data, wellposedness=wellposedness)
+    setup = prepare(
+        config, options, probe=probe, data=data, wellposedness=wellposedness, ranks=ranks
+    )
+    if ranks is not None and not ranks.main:
+        return setup  # rank 0 reports the check and writes the files
     run.write_json("wellposedness.json", setup.wellposedness)
     run.write_npy("probe.npy", setup.data.probe.numpy())
     check = setup.wellposedness
@@ -127,7 +137,8 @@ def _start(
 def _begin(config: spec.StudyConfig, run: RunDirectory, clock: _Clock) -> None:
     """Before any data: the config, and a metrics record that says the run is under way."""
     try:
-        spec.save_config(config, run.path / "config.json")
+        if run.writes:
+            spec.save_config(config, run.path / "config.json")
     except OSError as exc:
         run.errors.append(f"{run.path / 'config.json'}: {exc.strerror or exc}")
     run.write_json("metrics.json", {"status": "running", **clock.timing()})
@@ -143,7 +154,10 @@ def _finish(
 ) -> tuple[dict[str, Any], Evaluation | None]:
     """Score the final weights and write the last records; signals now wait until it is done."""
     with signals_deferred() as late:
-        final = evaluate(setup, config.training.batch_size) if setup and not loop.failure else None
+        if setup is not None:
+            setup.refresh()  # under torchrun: rank 0's copy of the final weights
+        scored = setup is not None and setup.reporting() is not None and not loop.failure
+        final = evaluate(setup, config.training.batch_size) if scored else None  # type: ignore[arg-type]
         if loop.interrupt is None and late:
             loop.interrupt = late[0]
         status = status_of(
@@ -165,6 +179,7 @@ def run_study(
     probe: Tensor | None = None,
     data: StudyData | None = None,
     wellposedness: dict[str, Any] | None = None,
+    ranks: Ranks | None = None,
 ) -> RunOutcome:
     """Train as ``config`` says and write the outputs to ``output_dir`` (RUN-005..008, 010).
 
@@ -172,11 +187,16 @@ def run_study(
     metrics (``failed`` / ``interrupted``) and the files. Raises ValueError before
     anything is done when ``output_dir`` cannot take the run. ``data`` and
     ``wellposedness`` (what this config would draw and check) may be passed to reuse
-    them across arms.
+    them across arms. ``ranks``: this process's place under torchrun
+    (:mod:`impl.study.ranks`): every rank trains, rank 0 alone writes; signals are
+    acted on by every rank after the same step.
     """
     stream = sys.stderr if stream is None else stream
     options = RunOptions() if options is None else options
-    run = RunDirectory(output_dir)
+    quiet = ranks is not None and not ranks.main
+    run = QuietDirectory(output_dir) if quiet else RunDirectory(output_dir)
+    if quiet:
+        stream, options = io.StringIO(), dataclasses.replace(options, progress=False)
     run.prepare(options.overwrite)
     clock = _Clock()
     setup: RunSetup | None = None
@@ -188,15 +208,27 @@ def run_study(
         )
         write_progress(run, state, m)
 
-    with signals_as_interrupts():
+    # Under torchrun a signal is only recorded: every rank acts on it after the same step.
+    with signals_as_interrupts() if ranks is None else signals_deferred() as seen:
+        if ranks is not None and seen is not None:
+            ranks.signals = seen
         try:
             _begin(config, run, clock)
             setup = _start(
-                config, run, options, stream, probe=probe, data=data, wellposedness=wellposedness
+                config,
+                run,
+                options,
+                stream,
+                probe=probe,
+                data=data,
+                wellposedness=wellposedness,
+                ranks=ranks,
             )
             loop = train_loop(setup, options, stream, on_epoch=progress)
         except KeyboardInterrupt as exc:  # during set-up: nothing trained yet
             loop.interrupt = exc if isinstance(exc, Interrupted) else Interrupted()
+        if seen and loop.interrupt is None:  # under torchrun, received after the last step
+            loop.interrupt = seen[0]
     metrics, final = _finish(config, run, setup, loop, options, clock)
     return RunOutcome(
         config=config,
@@ -231,14 +263,34 @@ def report_unwritten(outcome: RunOutcome, stream: TextIO) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m impl.runner``: see the module docstring for the exit status."""
     config, options, output_dir = parse_args(argv)
-    run = RunDirectory(output_dir)
+    ranks = None
+    if options.distributed is not None:  # under torchrun (checked by parse_args)
+        ranks, device = start(options.distributed, options.device)
+        options = dataclasses.replace(options, device=device)
+    status = _main(config, options, output_dir, ranks)
+    finish(ranks)  # not after an exception: torchrun then stops the other ranks
+    return status
+
+
+def _main(
+    config: spec.StudyConfig, options: RunOptions, output_dir: Path, ranks: Ranks | None
+) -> int:
+    main_rank = ranks is None or ranks.main
+    run = RunDirectory(output_dir) if main_rank else None
     probe, problems = preflight(config, run, options)
-    if problems:
-        for problem in problems:
-            print(f"python -m impl.runner: error: {problem}", file=sys.stderr)
+    if ranks is not None:  # what this torch's backend cannot do for this model
+        with torch.device("meta"):  # the parameters' dtypes, no memory
+            shapes = build_generator(config.model)
+        problem = ranks.problem(shapes)
+        problems += [problem] if problem else []
+    for problem in problems:
+        print(f"python -m impl.runner: error: {problem}", file=sys.stderr)
+    if agree_on_problems(problems, ranks):
         return EXIT_USAGE
     options.apply()
-    outcome = run_study(config, output_dir, options, probe=probe)
+    outcome = run_study(config, output_dir, options, probe=probe, ranks=ranks)
+    if not main_rank:
+        return exit_status(outcome)
     if outcome.write_errors:
         report_unwritten(outcome, sys.stderr)
     elif outcome.metrics["failed"]:

@@ -12,8 +12,8 @@ patch size the generator cannot take (found by building it on PyTorch's ``meta``
 device and running one forward there: no memory, no data), an output directory
 that holds a run or cannot be written — before any data exist (RUN-004: exit 2).
 :func:`prepare` then draws the data, runs the well-posedness check and builds the
-model and optimiser; a distributed mode would call it on every rank, with the
-data split by rank, and write outputs from rank 0 only.
+model and optimiser; under torchrun (:mod:`impl.study.ranks`) every rank calls it,
+and the model is wrapped (DDP) or sharded (FSDP2) before the optimiser is made.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from impl.study.cli import RunOptions
 from impl.study.data import StudyData, make_study_data
 from impl.study.losses import DiffractionLoss
 from impl.study.probe import ProbeError, probe_for
+from impl.study.ranks import Ranks
 from impl.study.rundir import RunDirectory
 from impl.study.wellposed import check_wellposedness
 
@@ -104,6 +105,21 @@ class RunSetup:
     device: str
     wellposedness: dict[str, Any]
     units_total: int
+    ranks: Ranks | None = None
+    """Under torchrun (:mod:`impl.study.ranks`); None: one process."""
+    view: nn.Module | None = None
+    """Under torchrun: rank 0's plain copy of the trained model, as of :meth:`refresh`."""
+
+    def refresh(self) -> None:
+        """Under torchrun, bring :attr:`view` up to date (under FSDP2 every rank must call it)."""
+        if self.ranks is not None:
+            model = self.config.model
+            self.view = self.ranks.plain(self.model, lambda: build_generator(model).to(self.device))
+
+    def reporting(self) -> nn.Module | None:
+        """The model to evaluate, report and save: the trained one; under torchrun rank 0's
+        plain copy (:meth:`refresh` first), and None on the other ranks."""
+        return self.model if self.ranks is None else self.view
 
 
 def _optimizer(model: nn.Module, config: spec.TorchTrainingConfig) -> torch.optim.Optimizer:
@@ -128,14 +144,20 @@ def prepare(
     probe: Tensor | None = None,
     data: StudyData | None = None,
     wellposedness: dict[str, Any] | None = None,
+    ranks: Ranks | None = None,
 ) -> RunSetup:
-    """Data (unless given), the well-posedness check (unless given), model and optimiser."""
+    """Data (unless given), the well-posedness check (unless given), model and optimiser;
+    under torchrun (``ranks``) the model wrapped, the check on rank 0 only."""
     data = make_study_data(config, probe) if data is None else data
     loss = make_loss(config, data)
+    if wellposedness is None and ranks is not None and not ranks.main:
+        wellposedness = {}  # rank 0 checks and reports it
     if wellposedness is None:
         wellposedness = check_wellposedness(data, loss)
     torch.manual_seed(config.training.seed)  # RUN-007: initialisation from the seed
     model = build_generator(config.model).to(options.device)
+    if ranks is not None:  # the same initial weights on every rank, then DDP / FSDP2
+        model = ranks.wrap(model)
     return RunSetup(
         config=config,
         data=data,
@@ -145,4 +167,5 @@ def prepare(
         device=options.device,
         wellposedness=wellposedness,
         units_total=clip_units(model, config.training.gradient_clip_algorithm),
+        ranks=ranks,
     )

@@ -471,4 +471,32 @@ CLAUSES: tuple[Clause, ...] = (
         ),
         source="issue 11 (single-tensor part of AGC-014)",
     ),
+    Clause(
+        id="AGC-035",
+        level="MUST",
+        tier="strict",
+        why="The plan does not ask for distributed training; sharded clipping is this project's.",
+        title="sharded parameters: AGC",
+        text=(
+            "On DTensor parameters (FSDP2's Shard(0), or any Shard / Replicate placements on a "
+            "1-D or 2-D device mesh) AGC leaves each gradient, gathered whole, as AGC leaves it "
+            "on the unsharded parameters (within float rounding), and every rank returns the "
+            "same count."
+        ),
+        source="issue 14 (Composer refuses AGC under FSDP; timm loops over local tensors)",
+        reference=_REF,
+    ),
+    Clause(
+        id="AGC-036",
+        level="MUST",
+        tier="strict",
+        why="The plan does not ask for distributed training; sharded clipping is this project's.",
+        title="sharded parameters: the dispatch",
+        text=(
+            "On DTensor parameters the dispatch leaves the gradients as on the unsharded "
+            "parameters: 'norm' as torch.nn.utils.clip_grad_norm_ (which handles DTensors), "
+            "'value' as clip_grad_value_, 'agc' as AGC-035; value None or <= 0 changes nothing."
+        ),
+        source="issue 14",
+    ),
 )

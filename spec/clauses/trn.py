@@ -113,4 +113,18 @@ CLAUSES: tuple[Clause, ...] = (
         ),
         source=_ISSUE,
     ),
+    Clause(
+        id="TRN-009",
+        level="MUST",
+        tier="strict",
+        why="The plan does not ask for distributed training; this is the project's DDP support.",
+        title="one reduction per step under DDP",
+        text=(
+            "Under DistributedDataParallel (or FSDP2), each rank passing an equal share of every "
+            "micro-batch, the step reduces the gradients across ranks once (the first k-1 "
+            "backward passes without synchronisation), clips after that reduction, and updates "
+            "the parameters as one process's step on the whole micro-batches."
+        ),
+        source="issue 14",
+    ),
 )
