@@ -207,7 +207,7 @@ def _domain(args: argparse.Namespace) -> Any:
 
 def _stop_on_signals() -> dict[int, Any]:
     """SIGINT and SIGTERM stop the run (also when they land where exceptions are swallowed)."""
-    from conformance.runner import request_stop
+    from conformance._stop import request_stop
 
     def handler(signum: int, frame: FrameType | None) -> None:
         request_stop(signal.Signals(signum).name)
@@ -229,7 +229,7 @@ def _redeliver_swallowed_stops() -> None:
     """A stop raised where Python swallows exceptions is sent again, and not printed.
 
     A signal handler runs wherever the main thread is; inside a gc callback, a ``__del__`` or a
-    weakref callback the :class:`~conformance.runner.Interrupted` it raises goes to
+    weakref callback the :class:`~conformance._stop.Interrupted` it raises goes to
     ``sys.unraisablehook`` ("Exception ignored in ...", a traceback on stderr) and the run
     would go on until the next example. Here that hook stays quiet for it and the signal is
     delivered again to the main thread a moment later, from outside the swallowing frame (a
@@ -238,7 +238,7 @@ def _redeliver_swallowed_stops() -> None:
     """
     import threading
 
-    from conformance.runner import Interrupted, stop_pending
+    from conformance._stop import STOP, Interrupted
 
     previous = sys.unraisablehook
     if getattr(previous, "_conformance_redelivers", False):
@@ -247,7 +247,7 @@ def _redeliver_swallowed_stops() -> None:
 
     def again(signum: signal.Signals) -> None:
         ours = getattr(signal.getsignal(signum), "_conformance_stop", False)
-        if ours and stop_pending() and main is not None:
+        if ours and STOP.pending and main is not None:
             signal.pthread_kill(main, signum)
 
     def hook(unraisable: Any) -> None:
@@ -282,6 +282,15 @@ def _write(path: str, text: str) -> None:
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     _own_packages(err)
+    previous = _stop_on_signals()  # from here a stop is recorded (and raised once a run starts)
+    try:
+        return _check_with_handlers(args, out, err)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _check_with_handlers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from conformance._session import Options, warm
 
     options = Options(args.threads, args.memory_limit, args.import_limit)
@@ -301,7 +310,6 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             flush=True,
         )
 
-    previous = _stop_on_signals()
     try:
         report = run_conformance(
             given or None,
@@ -319,9 +327,6 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except (TargetError, XfailError, ValueError) as error:
         print(f"conformance: error: {error}", file=err)
         return 2
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     for warning in report.warnings:
         print(f"conformance: warning: {warning}", file=err)
     text = report.render(args.format)

@@ -43,6 +43,7 @@ from hypothesis.strategies import SearchStrategy
 from conformance._causes import explain
 from conformance._host import WorkerCrashed, WorkerTimeout
 from conformance._session import Options, Session
+from conformance._stop import STOP, Interrupted, request_stop
 from conformance._wire import ExceptionInfo
 from conformance.domain import Domain, NotApplicable
 from conformance.profiles import Profile, get_profile
@@ -63,7 +64,6 @@ __all__ = [
     "run_property",
     "select_properties",
     "skip_reason",
-    "stop_pending",
     "target_names",
 ]
 
@@ -82,36 +82,6 @@ class TargetRaised(Exception):
 
 class HarnessFault(Exception):
     """The worker could not run the act at all (a property the worker cannot find, say)."""
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM (or another stop request) delivered as an exception in the judge."""
-
-    def __init__(self, signal_name: str = "SIGINT") -> None:
-        super().__init__(signal_name)
-        self.signal_name = signal_name
-
-
-_STOP: list[str] = []
-"""Signals received: a stop request raised at a point that swallows exceptions (a gc callback,
-a __del__) is still honoured at the next example."""
-_ACTED: list[bool] = []
-"""Non-empty once the run has caught the stop and is winding down (nothing more is raised)."""
-
-
-def request_stop(signal_name: str) -> None:
-    """Stop the run in progress (from a signal handler): now, and again at the next example.
-
-    Once the run has acted on a stop, a later request is only recorded: the run is already
-    killing its workers and returning what finished, and an exception there would lose it."""
-    _STOP.append(signal_name)
-    if not _ACTED:
-        raise Interrupted(signal_name)
-
-
-def stop_pending() -> bool:
-    """A stop was requested and the run has not yet acted on it."""
-    return bool(_STOP) and not _ACTED
 
 
 class _TimeLimitReached(BaseException):
@@ -188,8 +158,7 @@ class _Check:
         self.output: tuple[str, str] = ("", "")
 
     def one(self, example: Any) -> None:
-        if _STOP:
-            raise Interrupted(_STOP[0])
+        STOP.raise_if_requested()
         state, prop = self.state, self.prop
         now = time.monotonic()
         if now >= self.deadline:
@@ -505,25 +474,25 @@ def run_conformance(
     results: list[Result] = []
     interrupted: str | None = None
     threads = _one_thread()
-    _STOP.clear()
-    _ACTED.clear()
+    STOP.raising = True  # a stop requested before the run (the CLI's handlers) is seen below
     try:
+        STOP.raise_if_requested()
         session.load()
         for prop in chosen:
-            if _STOP:
-                raise Interrupted(_STOP[0])
+            STOP.raise_if_requested()
             results.append(run.one(prop, session, names))
             if progress is not None:
                 progress(results[-1])
         explain(results, run.counterexamples, session, _by_id, lambda r: r.counts(strict))
     except KeyboardInterrupt as stop:
-        _ACTED.append(True)
+        STOP.raising = False  # winding down: a second request is recorded, not raised
         interrupted = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
         session.kill()
     except TargetError:
         session.kill()
         raise
     finally:
+        STOP.reset()
         session.close()
         torch.set_num_threads(threads)
     return _report(names, requested, session, results, run, chosen, strict, interrupted)

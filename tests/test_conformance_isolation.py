@@ -302,9 +302,10 @@ def test_interrupt_writes_what_finished_and_leaves_no_process(
 _SWALLOWED_STOP = """
 import gc, os, signal, sys, time
 from conformance import cli
-from conformance.runner import Interrupted, _ACTED, _STOP
-_STOP.clear(); _ACTED.clear()
+from conformance._stop import STOP, Interrupted
+STOP.reset()
 cli._stop_on_signals()
+STOP.raising = True  # as while a run is in progress
 fired = []
 def callback(phase, info):
     if phase == "start" and not fired:
@@ -318,11 +319,11 @@ try:
     gc.callbacks.remove(callback)
     time.sleep(5)  # a blocking wait the stop, sent again, must wake
 except Interrupted as stop:
-    print("stopped", stop.signal_name, len(_STOP))
-    _ACTED.append(True)
-    os.kill(os.getpid(), signal.SIGTERM)  # once acted on, a stop is recorded, not raised
+    print("stopped", stop.signal_name, len(STOP.signals))
+    STOP.raising = False  # as once the run has acted on it
+    os.kill(os.getpid(), signal.SIGTERM)  # then a stop is recorded, not raised
     time.sleep(0.1)
-    print("recorded", len(_STOP))
+    print("recorded", len(STOP.signals))
 """
 
 
@@ -338,6 +339,19 @@ def test_a_stop_swallowed_in_a_gc_callback_is_sent_again_and_not_printed() -> No
     assert done.stdout.split() == ["stopped", "SIGTERM", "2", "recorded", "3"], done.stdout
     assert "Traceback" not in done.stderr and "ignored" not in done.stderr, done.stderr
     assert time.monotonic() - started < 4.5, "the sleep was woken, not waited out"
+
+
+def test_a_stop_requested_before_the_run_starts_is_acted_on_at_its_start() -> None:
+    """The CLI's handlers are installed before the worker host starts and the runner is
+    imported: a request in that window is recorded, and the run stops before any property."""
+    from conformance._stop import STOP, request_stop
+
+    STOP.reset()
+    request_stop("SIGTERM")  # no run in progress: recorded, not raised
+    report = run_conformance(None, profile="quick")
+    assert report.interrupted == "SIGTERM" and report.results == []
+    assert report.exit_status == 143
+    assert STOP.requested is None, "the run consumed the request"
 
 
 def _flags(roles: dict[str, str]) -> list[str]:
