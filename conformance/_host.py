@@ -133,10 +133,12 @@ def _child(
             os.close(fd)
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
-        _limit_memory(config.get("memory_limit"))
         import torch
 
+        # threads first: under an address-space cap OpenMP cannot map a new thread's stack
+        # and waits for ever (seen with torch 2.4 / 2.14 CUDA builds)
         torch.set_num_threads(int(config.get("threads") or 1))
+        _limit_memory(config.get("memory_limit"))
         cwd = os.getcwd()
         if cwd not in sys.path:
             sys.path.append(cwd)  # explicit module targets of the current folder, after ours
@@ -158,12 +160,30 @@ def _child(
 
 
 def _limit_memory(megabytes: Any) -> None:
+    """Cap the address space at what this worker has mapped now plus ``megabytes`` MiB.
+
+    The worker starts with the host's preloaded torch mapped: ~0.6 GB for a CPU build,
+    ~3.1 GB for a CUDA build (its libraries), so an absolute cap would mean something else
+    on every build (and one below the baseline leaves the worker unable to do anything).
+    """
     if not megabytes:
         return
     import resource
 
-    limit = int(megabytes) * 1024 * 1024
+    limit = _mapped_bytes() + int(megabytes) * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _mapped_bytes() -> int:
+    """This process's virtual size (``VmSize``; 0 where /proc is missing: the cap is absolute)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _reap(pid: int, timeout: float) -> dict[str, Any]:

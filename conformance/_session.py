@@ -29,7 +29,8 @@ HOME = str(Path(__file__).resolve().parent.parent)
 
 @dataclass(frozen=True)
 class Options:
-    """How workers run: torch threads, address-space cap (MiB), target import limit (s)."""
+    """How workers run: torch threads, address space a worker may add beyond its start (MiB),
+    target import limit (s)."""
 
     threads: int = 1
     memory_limit: int | None = None

@@ -118,7 +118,8 @@ def _parser() -> argparse.ArgumentParser:
         "--memory-limit",
         type=_positive(int),
         metavar="MIB",
-        help="address-space cap of each worker",
+        help="address space (MiB) each worker may map beyond what it holds when it starts "
+        "(torch itself: ~0.6 GB for a CPU build, ~3 GB for a CUDA build, not counted)",
     )
     check.add_argument(
         "--threads",

@@ -1,4 +1,4 @@
-"""A target that wants a gigabyte (more than a worker under --memory-limit 1400 may have)."""
+"""A target that wants a gigabyte (more than a worker under --memory-limit 512 may add)."""
 
 from typing import Any
 
