@@ -268,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ranks, device = start(options.distributed, options.device)
         options = dataclasses.replace(options, device=device)
     status = _main(config, options, output_dir, ranks)
-    finish(ranks)  # not after an exception: torchrun then stops the other ranks
+    finish(ranks, status)  # not after an exception: torchrun then stops the other ranks
     return status
 
 
