@@ -62,6 +62,7 @@ __all__ = [
 
 
 _HARNESS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+"""The conformance package's folder: frames there are the harness's, not the target's."""
 
 
 def _library_dirs() -> tuple[str, ...]:
@@ -74,7 +75,7 @@ def _library_dirs() -> tuple[str, ...]:
 
 
 _LIBRARY_DIRS = _library_dirs()
-"""The conformance package's folder: frames there are the harness's, not the target's."""
+"""Folder prefixes of the standard library and torch (see :func:`_library_dirs`)."""
 
 
 class Targets:

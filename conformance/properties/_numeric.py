@@ -60,11 +60,11 @@ def atol(dtype: torch.dtype) -> float:
 
 
 _HALF = {torch.float16: 2.0**-11, torch.bfloat16: 2.0**-8}
+"""Unit roundoff of the half dtypes, where a computation in the working dtype rounds."""
 _WIDE_PLAN = {torch.float64: 1e-6, torch.complex128: 1e-6}
 """Plan-tier relative slack for float64: an argument held in float32 (an eps tensor, say) or a
 norm accumulated in float32 rounds at ~1e-7; that is no deviation from the rule (a 1 % slack
 on the bound is 1e4 times larger). AGC-032 (strict) asks for 1e-10."""
-"""Unit roundoff of the half dtypes, where a computation in the working dtype rounds."""
 
 
 def band(dtype: torch.dtype, tier: str = "plan") -> float:
