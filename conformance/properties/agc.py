@@ -205,15 +205,16 @@ def _units(
 
 
 def _rows_close(
-    k: int, got: Array, want: Array, allowed: Array, skip: Array, r: Array, case: object
+    k: int, got: Array, want: Array, allowed: Array, skip: Array, r: Array | None, case: object
 ) -> None:
     """All units at once (rows of one parameter); the first bad unit outside ``skip`` is
-    reported as :func:`_close` does."""
+    reported as :func:`_close` does (with its ratio ``r``, where given)."""
     with np.errstate(invalid="ignore"):
         bad = ~np.all(np.abs(got - want) <= allowed, axis=1) & ~skip
     if bad.any():
         i = int(np.argmax(bad))
-        _close(got[i], want[i], allowed[i], f"param {k} unit {i} (ratio {r[i]:.6g})", case)
+        what = f"param {k} unit {i}" + ("" if r is None else f" (ratio {r[i]:.6g})")
+        _close(got[i], want[i], allowed[i], what, case)
 
 
 def _rule(case: AGCCase, seen: dict[str, Any], tier: str = "plan") -> None:
@@ -889,8 +890,7 @@ def nonfinite_default(case: AGCCase, seen: dict[str, Any]) -> None:
                     f"became finite {_brief(got_rows[i])}; case {case!r}"
                 )
         allowed = slack(want_rows, want_rows, facts["dtype"])
-        r = np.ones(len(bad))
-        _rows_close(k, got_rows, want_rows, allowed, bad, r, case)
+        _rows_close(k, got_rows, want_rows, allowed, bad, None, case)
 
 
 @conformance_property(
