@@ -964,13 +964,17 @@ def _act_sync(targets: Targets, case: AGCCase) -> dict[str, Any]:
     }
 
 
-@conformance_property(
+_sync_property = conformance_property(
     "AGC-025",
     roles=("agc",),
     strategy=_real(none_grads=False, containers=("list",)),
     act=_act_sync,
     max_examples=5,
 )
+"""AGC-025's two properties decide on the same observation of one call."""
+
+
+@_sync_property
 def no_host_sync(case: AGCCase, seen: dict[str, Any]) -> None:
     """The call reads no tensor value on the host."""
     if seen["reads"]:
@@ -981,13 +985,7 @@ def no_host_sync(case: AGCCase, seen: dict[str, Any]) -> None:
         )
 
 
-@conformance_property(
-    "AGC-025",
-    roles=("agc",),
-    strategy=_real(none_grads=False, containers=("list",)),
-    act=_act_sync,
-    max_examples=5,
-)
+@_sync_property
 def count_returned(case: AGCCase, seen: dict[str, Any]) -> None:
     """The number of clipped units comes back as a tensor (reading it is the caller's sync)."""
     if not seen["tensor"]:
