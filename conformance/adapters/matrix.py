@@ -23,12 +23,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -38,6 +36,7 @@ from typing import Any
 
 from conformance.adapters._library import Library
 from conformance.roles import role
+from spec.io import atomic_write
 
 __all__ = ["ROWS", "Row", "RunResult", "check_command", "main", "markdown", "run_row"]
 
@@ -257,21 +256,10 @@ def markdown(results: Sequence[RunResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _save(out: Path, results: Sequence[RunResult], meta: dict[str, Any]) -> None:
-    _write_atomic(out / "summary.md", markdown(results))
+    atomic_write(out / "summary.md", markdown(results))
     data = {**meta, "results": [asdict(r) for r in results]}
-    _write_atomic(out / "summary.json", json.dumps(data, indent=2) + "\n")
+    atomic_write(out / "summary.json", json.dumps(data, indent=2) + "\n")
 
 
 def _parse(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
