@@ -25,8 +25,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
-__all__ = ["Library", "LibraryMissing", "load_file", "namespace", "package_stubs"]
+__all__ = ["Library", "LibraryMissing", "load_file", "namespace", "package_stubs", "parameter_list"]
 
 
 class LibraryMissing(ImportError):
@@ -109,3 +110,16 @@ def namespace(name: str, folder: Path) -> ModuleType:
     module = ModuleType(name)
     module.__path__ = [str(folder)]
     return module
+
+
+def parameter_list(parameters: Any) -> list[Any]:
+    """The role's ``parameters`` argument as a list: a single tensor becomes a one-element list
+    (as torch's clipping functions take it), an iterable is listed once.
+
+    >>> import torch
+    >>> len(parameter_list(torch.ones(2))), len(parameter_list(iter([torch.ones(2)] * 3)))
+    (1, 3)
+    """
+    import torch
+
+    return [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)

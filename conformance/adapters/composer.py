@@ -31,7 +31,7 @@ from typing import Any
 
 import torch
 
-from conformance.adapters._library import Library, load_file, package_stubs
+from conformance.adapters._library import Library, load_file, package_stubs, parameter_list
 
 __all__ = ["LIBRARY", "ROLE", "agc"]
 
@@ -81,5 +81,5 @@ def agc(parameters: Any, clip_factor: float = 0.01, eps: float = 1e-3) -> None:
     if isinstance(parameters, torch.nn.Module):
         model: Any = parameters
     else:
-        model = _Model([parameters] if isinstance(parameters, torch.Tensor) else parameters)
+        model = _Model(parameter_list(parameters))
     apply(model, clipping_type="adaptive", clipping_threshold=clip_factor, fsdp_enabled=False)

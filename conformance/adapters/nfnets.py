@@ -27,9 +27,7 @@ import importlib
 from functools import cache
 from typing import Any
 
-import torch
-
-from conformance.adapters._library import Library
+from conformance.adapters._library import Library, parameter_list
 
 __all__ = ["LIBRARY", "ROLE", "agc"]
 
@@ -65,5 +63,4 @@ class _NoStep:
 
 def agc(parameters: Any, clip_factor: float = 0.01, eps: float = 1e-3) -> None:
     """``nfnets.agc.AGC(params, NoStep(), clipping=clip_factor, eps=eps).step()``."""
-    params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
-    _agc_class()(params, _NoStep(), clipping=clip_factor, eps=eps).step()
+    _agc_class()(parameter_list(parameters), _NoStep(), clipping=clip_factor, eps=eps).step()

@@ -36,7 +36,7 @@ from typing import Any
 
 import torch
 
-from conformance.adapters._library import Library, LibraryMissing
+from conformance.adapters._library import Library, LibraryMissing, parameter_list
 
 __all__ = ["JAX", "LIBRARY", "ROLE", "agc", "from_jax_axes", "to_jax_axes"]
 
@@ -98,8 +98,7 @@ def agc(parameters: Any, clip_factor: float = 0.01, eps: float = 1e-3) -> None:
     back into each ``p.grad``."""
     jax, optax, ml_dtypes = _libraries()
     np = importlib.import_module("numpy")
-    params = [parameters] if isinstance(parameters, torch.Tensor) else list(parameters)
-    pairs = [(p, p.grad) for p in params if p.grad is not None]
+    pairs = [(p, p.grad) for p in parameter_list(parameters) if p.grad is not None]
     weights = [_to_jax(jax.numpy, ml_dtypes, p) for p, _ in pairs]
     grads = [_to_jax(jax.numpy, ml_dtypes, g) for _, g in pairs]
     transform = optax.adaptive_grad_clip(clip_factor, eps)

@@ -25,7 +25,7 @@ from typing import Any
 
 import torch
 
-from conformance.adapters._library import Library
+from conformance.adapters._library import Library, parameter_list
 
 __all__ = ["LIBRARY", "ROLE", "agc"]
 
@@ -45,9 +45,8 @@ def _helper() -> Callable[..., torch.Tensor]:
 def agc(parameters: Any, clip_factor: float = 0.01, eps: float = 1e-3) -> None:
     """``p.grad.copy_(agc(p, p.grad, agc_eps=eps, agc_clip_val=clip_factor))`` per parameter."""
     helper = _helper()
-    params = [parameters] if isinstance(parameters, torch.Tensor) else parameters
     with torch.no_grad():
-        for p in params:
+        for p in parameter_list(parameters):
             if p.grad is None:
                 continue
             p.grad.copy_(helper(p, p.grad, agc_eps=eps, agc_clip_val=clip_factor))
