@@ -198,3 +198,19 @@ def test_the_summary_table_puts_both_modes_on_one_line() -> None:
         "none",
         "AGC-019, AGC-033",
     ]
+
+
+def test_the_tox_matrix_env_installs_the_versions_the_adapters_name() -> None:
+    """tox.ini's ``matrix`` env pins each library again (it installs them before the driver
+    runs): every ``distribution==version`` of a row's library (and optax's JAX) is there."""
+    import configparser
+
+    tox = configparser.ConfigParser(interpolation=None)
+    tox.read(Path(__file__).parent.parent / "tox.ini")
+    env = tox["testenv:matrix"]
+    installed = set((env["deps"] + " " + env["commands_pre"]).split())
+    wanted = {f"{row.lib().distribution}=={row.lib().version}" for row in matrix.ROWS}
+    wanted.add(f"{optax_jax.JAX.distribution}=={optax_jax.JAX.version}")
+    assert wanted - installed == set(), (
+        f"pinned in an adapter but not in tox.ini: {wanted - installed}"
+    )
