@@ -68,7 +68,7 @@ def _examples(prop: Any, count: int) -> list[Any]:
 
 def round_trips(examples: int) -> dict[str, tuple[float, float]]:
     """{property: (median worker round trip, median in-process), seconds per example}."""
-    from conformance._session import Session
+    from conformance._internal.session import Session
     from conformance.properties import PROPERTIES, Targets
     from conformance.targets import load_target
 

@@ -47,7 +47,7 @@ from torch import nn
 
 import impl
 import spec
-from conformance.properties.agc_sharded import run_ranks
+from conformance.properties.agc.sharded import run_ranks
 from impl.distributed import fsdp2_problem, fully_shard_model
 
 

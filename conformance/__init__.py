@@ -28,13 +28,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from conformance._session import Options
+    from conformance._internal.session import Options
+    from conformance.judge import run_conformance, run_property
     from conformance.profiles import PROFILES, Profile
     from conformance.properties import PROPERTIES, Property, Targets
     from conformance.report import Report, Result
     from conformance.reproduce import reproduce
     from conformance.roles import ROLE_TABLE, ROLES, Role
-    from conformance.runner import run_conformance, run_property
     from conformance.targets import TargetError, load_target
     from conformance.xfail import load_xfail, parse_xfail
 

@@ -208,7 +208,7 @@ def _domain(args: argparse.Namespace) -> Any:
 
 def _stop_on_signals() -> dict[int, Any]:
     """SIGINT and SIGTERM stop the run (also when they land where exceptions are swallowed)."""
-    from conformance._stop import request_stop
+    from conformance._internal.stop import request_stop
 
     def handler(signum: int, frame: FrameType | None) -> None:
         request_stop(signal.Signals(signum).name)
@@ -230,7 +230,7 @@ def _redeliver_swallowed_stops() -> None:
     """A stop raised where Python swallows exceptions is sent again, and not printed.
 
     A signal handler runs wherever the main thread is; inside a gc callback, a ``__del__`` or a
-    weakref callback the :class:`~conformance._stop.Interrupted` it raises goes to
+    weakref callback the :class:`~conformance._internal.stop.Interrupted` it raises goes to
     ``sys.unraisablehook`` ("Exception ignored in ...", a traceback on stderr) and the run
     would go on until the next example. Here that hook stays quiet for it and the signal is
     delivered again to the main thread a moment later, from outside the swallowing frame (a
@@ -239,7 +239,7 @@ def _redeliver_swallowed_stops() -> None:
     """
     import threading
 
-    from conformance._stop import STOP, Interrupted
+    from conformance._internal.stop import STOP, Interrupted
 
     previous = sys.unraisablehook
     if getattr(previous, "_conformance_redelivers", False):
@@ -292,11 +292,11 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _check_with_handlers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from conformance._session import Options, warm
+    from conformance._internal.session import Options, warm
 
     options = Options(args.threads, args.memory_limit, args.import_limit)
     warm(options)  # the host imports torch while this process does
-    from conformance.runner import run_conformance
+    from conformance.judge import run_conformance
     from conformance.targets import TargetError
     from conformance.xfail import XfailError
 

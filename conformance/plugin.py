@@ -86,8 +86,8 @@ class Judge:
     """The judge process the plugin talks to (JSON lines over its stdin and stdout)."""
 
     def __init__(self) -> None:
-        from conformance._serve import BOOT
-        from conformance._session import worker_sys_path
+        from conformance._internal.serve import BOOT
+        from conformance._internal.session import worker_sys_path
 
         self.proc = subprocess.Popen(
             [sys.executable, "-c", BOOT, json.dumps(worker_sys_path())],

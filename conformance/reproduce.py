@@ -1,7 +1,7 @@
 """Re-run one property on one example, in this process: what a report's ``reproduce:`` runs.
 
 >>> from conformance.reproduce import reproduce
->>> reproduce("cfg.tf_algorithm_default", {"tf_config": "spec:TFTrainingConfig"}, None)
+>>> reproduce("config.tf_algorithm_default", {"tf_config": "spec:TFTrainingConfig"}, None)
 
 Unlike a conformance run, this imports the targets into the current process (it is
 for debugging a failure the report showed, under a debugger if you like): both halves

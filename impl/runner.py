@@ -1,6 +1,6 @@
-"""``python -m impl.runner``: the Stage A study runner (in :mod:`impl.study.runner`)."""
+"""``python -m impl.runner``: the Stage A study runner (in :mod:`impl.study.run`)."""
 
-from impl.study.runner import main
+from impl.study.run import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

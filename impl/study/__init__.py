@@ -11,27 +11,27 @@ Modules, one job each: :mod:`~impl.study.objects` (grid-lines objects),
 diffraction data), :mod:`~impl.study.losses` (the physics-informed loss),
 :mod:`~impl.study.metrics` and :mod:`~impl.study.evaluate` (upstream-style scores of
 stitched test objects), :mod:`~impl.study.wellposed` (twin-image misfit, direct
-retrieval), :mod:`~impl.study.presets`, :mod:`~impl.study.cli` (flags),
+retrieval), :mod:`~impl.study.presets`, :mod:`~impl.study.options` (flags),
 :mod:`~impl.study.setup` / :mod:`~impl.study.loop` / :mod:`~impl.study.failures` /
-:mod:`~impl.study.outputs` / :mod:`~impl.study.runner` (one run),
+:mod:`~impl.study.outputs` / :mod:`~impl.study.run` (one run),
 :mod:`~impl.study.rundir` and :mod:`~impl.study.interrupts` (files and signals),
-:mod:`~impl.study.compare`, :mod:`~impl.study.tables`, :mod:`~impl.study.plots`
+:mod:`~impl.study.shootout`, :mod:`~impl.study.tables`, :mod:`~impl.study.plots`
 (matplotlib, imported lazily). ``python -m impl.runner`` and ``python -m impl.compare``
 are the commands.
 """
 
-from impl.study.cli import RunOptions
-from impl.study.compare import DEFAULT_ARMS, Arm, ComparisonResult, arm_config, run_comparison
 from impl.study.data import PatternSet, StudyData, make_study_data
 from impl.study.evaluate import SCORES, score
 from impl.study.failures import IdentityPinnedWarning, residual_gain
 from impl.study.losses import DiffractionLoss
 from impl.study.metrics import frc50, psnr, ssim
 from impl.study.objects import grid_lines
+from impl.study.options import RunOptions
 from impl.study.presets import PRESETS
 from impl.study.probe import ProbeError, load_probe, make_probe
-from impl.study.runner import IllPosedWarning, RunOutcome, run_study
+from impl.study.run import IllPosedWarning, RunOutcome, run_study
 from impl.study.scan import ScanGrid
+from impl.study.shootout import DEFAULT_ARMS, Arm, ComparisonResult, arm_config, run_comparison
 from impl.study.wellposed import check_wellposedness
 
 __all__ = [

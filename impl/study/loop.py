@@ -35,11 +35,11 @@ from typing import Any, TextIO
 import torch
 from torch import Tensor
 
-from impl.study.cli import RunOptions
 from impl.study.evaluate import StitchedObject, score
 from impl.study.failures import IdentityPinnedWarning, PinningMonitor, residual_gain, step_failure
 from impl.study.interrupts import Interrupted
 from impl.study.losses import Share
+from impl.study.options import RunOptions
 from impl.study.setup import RunSetup
 from impl.training import training_step
 

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 import spec
-from impl.study.cli import RunOptions
 from impl.study.evaluate import SCORES, StitchedObject
 from impl.study.failures import residual_gain
 from impl.study.loop import Evaluation, LoopResult
+from impl.study.options import RunOptions
 from impl.study.ranks import describe
 from impl.study.rundir import RunDirectory, json_safe
 from impl.study.setup import RunSetup

@@ -19,7 +19,7 @@ from impl.study.evaluate import StitchedObject
 from impl.study.rundir import RunDirectory
 
 if TYPE_CHECKING:
-    from impl.study.compare import ComparisonResult
+    from impl.study.shootout import ComparisonResult
 
 Panel = tuple[Any, str, dict[str, Any]]
 """An image, its title and its ``imshow`` options."""

@@ -27,9 +27,9 @@ from torch import Tensor, nn
 import spec
 from impl.agc import agc_unit_dims
 from impl.registry import build_generator
-from impl.study.cli import RunOptions
 from impl.study.data import StudyData, make_study_data
 from impl.study.losses import DiffractionLoss
+from impl.study.options import RunOptions
 from impl.study.probe import ProbeError, probe_for
 from impl.study.ranks import Ranks
 from impl.study.rundir import RunDirectory

@@ -4,9 +4,18 @@
 >>> clause("CFG-001").level
 'MUST'
 
-Each area keeps its clauses in its own module (``cfg.py``, ``agc.py``,
-``blk.py``, ``reg.py``, ...) as a tuple named ``CLAUSES``; this package finds
-them all. A clause id is ``FAMILY-NNN``; ids are never reused.
+Each family keeps its clauses in the module named by its stem (``config.py``,
+``agc.py``, ``training.py``, ``blocks.py``, ``registry.py``, ``study.py``) as a
+tuple named ``CLAUSES``; this package finds them all. A clause id is
+``FAMILY-NNN``; ids are never reused.
+
+The stem is the family's one name through every layer: ``spec/clauses/<stem>.py``,
+``impl/<stem>.py`` (where the family has code), ``conformance/properties/<stem>/``
+(for the families the harness checks) and a ``tests/.../<stem>/`` folder:
+
+>>> from spec.clauses import FAMILY_STEMS
+>>> FAMILY_STEMS["TRN"], FAMILY_STEMS["BLK"]
+('training', 'blocks')
 """
 
 from __future__ import annotations
@@ -18,7 +27,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["CLAUSES", "FAMILIES", "TIERS", "Clause", "Level", "Tier", "clause", "clauses_of"]
+__all__ = [
+    "CLAUSES",
+    "CONFORMANCE_FAMILIES",
+    "FAMILIES",
+    "FAMILY_STEMS",
+    "TIERS",
+    "Clause",
+    "Level",
+    "Tier",
+    "clause",
+    "clauses_of",
+]
 
 Level = Literal["MUST", "SHOULD"]
 Tier = Literal["plan", "strict"]
@@ -37,6 +57,20 @@ FAMILIES: dict[str, str] = {
     "RUN": "Study runner and compare wrapper",
 }
 """Clause families, in the order the specification lists them."""
+
+FAMILY_STEMS: dict[str, str] = {
+    "CFG": "config",
+    "AGC": "agc",
+    "TRN": "training",
+    "BLK": "blocks",
+    "REG": "registry",
+    "RUN": "study",
+}
+"""Each family's stem: its module, package and test folder name in every layer."""
+
+CONFORMANCE_FAMILIES: tuple[str, ...] = ("CFG", "AGC", "TRN", "BLK", "REG")
+"""The families the conformance harness checks with properties (RUN, the study, is checked
+by this project's own tests only: it is an application, not a contract for others)."""
 
 _ID = re.compile(r"^(?P<family>[A-Z]{3})-(?P<number>\d{3})$")
 
@@ -77,7 +111,7 @@ class Clause(BaseModel):
 
     @model_validator(mode="after")
     def _why_given(self) -> Clause:
-        if self.family != "RUN" and not self.why.strip():
+        if self.family in CONFORMANCE_FAMILIES and not self.why.strip():
             raise ValueError(f"clause {self.id}: say in 'why' why it is in the {self.tier} tier")
         return self
 
@@ -97,6 +131,9 @@ def _collect() -> tuple[Clause, ...]:
             raise RuntimeError(f"clause id {item.id} is defined twice")
         seen[item.id] = item
     order = list(FAMILIES)
+    stray = sorted({c.family for c in found} - set(FAMILY_STEMS))
+    if stray or set(FAMILY_STEMS) != set(FAMILIES):
+        raise RuntimeError(f"families without a stem: {stray or sorted(FAMILIES)}")
     return tuple(sorted(found, key=lambda c: (order.index(c.family), c.id)))
 
 

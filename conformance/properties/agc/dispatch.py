@@ -1,0 +1,203 @@
+"""Properties of the clipping dispatch clauses (AGC-026 to AGC-030), against the ``clip`` role.
+
+>>> from conformance.properties import PROPERTIES
+>>> sorted(p.clause for p in PROPERTIES if p.home.endswith("agc.dispatch"))
+['AGC-026', 'AGC-027', 'AGC-027', 'AGC-028', 'AGC-029', 'AGC-030']
+
+The ``clip`` role's canonical call is ``targets.clip(parameters, algorithm,
+value)``, clipping ``.grad`` in place; its return value is not inspected here.
+The act calls the target on fresh parameters and sends back the gradients; in the
+judge, torch's own ``clip_grad_norm_`` / ``clip_grad_value_`` (on the judge's copy of
+the same parameters) and :func:`spec.reference.agc_reference` give the expected ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+
+from conformance.domain import Domain, NotApplicable
+from conformance.framework import Targets, attempt, conformance_property
+from conformance.properties._numeric import as64, atol, band, bits, grads64, ratios, rtol, unit_rows
+from conformance.strategies.tensors import (
+    CLIP_ALGORITHMS,
+    ClipCase,
+    clip_cases,
+    unknown_algorithm_cases,
+)
+from spec.reference import agc_reference
+
+_REAL = ("float32", "float64")
+OTHER = ("float16", "bfloat16", "complex64", "complex128")
+
+
+def _cases(
+    algorithms: tuple[str, ...] = CLIP_ALGORITHMS,
+    dtypes: tuple[str, ...] = _REAL,
+    what: str = "float32 and float64 gradients",
+    **kw: Any,
+) -> Callable[[Domain], Any]:
+    """Dispatch cases of these dtypes inside the domain (not applicable when none is)."""
+
+    def make(domain: Domain) -> Any:
+        inside = domain.only(dtypes)
+        if not inside:
+            return NotApplicable(f"{what} ({', '.join(dtypes)}) are outside the target's domain")
+        return clip_cases(algorithms, inside, domain=domain, **kw)
+
+    return make
+
+
+def _after(g: Any) -> torch.Tensor:
+    if g is None:
+        raise AssertionError("a parameter's .grad was a tensor before the call and None after it")
+    return g
+
+
+def _act_clip(targets: Targets, ex: ClipCase) -> dict[str, Any]:
+    params = ex.case.make_params()
+    targets.clip(ex.case.wrap(params), ex.algorithm, ex.value)
+    return {"grads": [p.grad for p in params]}
+
+
+def _act_may_raise(targets: Targets, ex: ClipCase) -> dict[str, Any]:
+    params = ex.case.make_params()
+    got = attempt(targets.clip, ex.case.wrap(params), ex.algorithm, ex.value)
+    return {"raised": got.raised, "grads": [p.grad for p in params]}
+
+
+def _compare(
+    got: list[Any], want: list[torch.Tensor], scale: float, what: str, ex: ClipCase
+) -> None:
+    for k, (a, b) in enumerate(zip(got, want, strict=True)):
+        if b.grad is None:
+            continue
+        x, y = as64(_after(a)), as64(b.grad)
+        limit = scale * rtol(b.dtype) * np.abs(y) + atol(b.dtype)
+        if not np.all(np.abs(x - y) <= limit):
+            raise AssertionError(
+                f"{what}: param {k} got {x.tolist()!r}, expected {y.tolist()!r}; case {ex!r}"
+            )
+
+
+def _unchanged(ex: ClipCase, grads: list[Any], why: str) -> None:
+    for k, (p, g) in enumerate(zip(ex.case.make_params(), grads, strict=True)):
+        if p.grad is not None and bits(_after(g)) != bits(p.grad):
+            raise AssertionError(f"param {k}: {why}; case {ex!r}")
+
+
+@conformance_property(
+    "AGC-026",
+    roles=("clip",),
+    strategy=_cases(values=st.sampled_from([None, 0.0, -1.0, -1e-3, -0.0])),
+    act=_act_clip,
+)
+def no_clipping_at_nonpositive(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """Value None or <= 0: every gradient keeps every bit, for each allowed algorithm."""
+    _unchanged(ex, seen["grads"], f"value {ex.value!r} must not clip")
+
+
+def _norm_matches(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """torch takes each tensor's norm, and so the factor, in that tensor's own dtype (half
+    gradients get a half-precision factor, subnormal for tiny values); an implementation
+    that takes the norm more precisely conforms too. So each gradient must match torch's
+    result, or the same rule evaluated in float64, within its dtype's tolerance.
+    """
+    assert ex.value is not None
+    ref = ex.case.make_params()
+    exact = grads64(ref)
+    torch.nn.utils.clip_grad_norm_(ref, max_norm=ex.value)
+    total = float(np.sqrt(sum(float(np.sum(np.abs(g) ** 2)) for g in exact if g is not None)))
+    factor = min(1.0, ex.value / (total + 1e-6))
+    # torch's factor is only as precise as the coarsest gradient dtype present.
+    coarse = max((rtol(p.grad.dtype) for p in ref if p.grad is not None), default=0.0)
+    for k, (a, b, g) in enumerate(zip(seen["grads"], ref, exact, strict=True)):
+        if b.grad is None or g is None:
+            continue
+        x, y, z = as64(_after(a)), as64(b.grad), g * factor
+        tol, floor = 4.0 * max(rtol(b.dtype), coarse), atol(b.dtype)
+        like_torch = np.all(np.abs(x - y) <= tol * np.abs(y) + floor)
+        like_rule = np.all(np.abs(x - z) <= 4.0 * rtol(b.dtype) * np.abs(z) + floor)
+        if not (like_torch or like_rule):
+            raise AssertionError(
+                f"'norm': param {k} got {x.tolist()!r}; clip_grad_norm_ gives {y.tolist()!r}, "
+                f"the float64 rule {z.tolist()!r}; case {ex!r}"
+            )
+
+
+@conformance_property("AGC-027", roles=("clip",), strategy=_cases(("norm",)), act=_act_clip)
+def norm_matches_torch(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """'norm' gives the gradients of torch.nn.utils.clip_grad_norm_(max_norm=value)."""
+    _norm_matches(ex, seen)
+
+
+@conformance_property(
+    "AGC-027",
+    roles=("clip",),
+    strategy=_cases(("norm",), OTHER, "float16, bfloat16 and complex gradients"),
+    act=_act_clip,
+)
+def norm_matches_torch_other_dtypes(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """The same for float16, bfloat16, complex64 and complex128 gradients (in the domain)."""
+    _norm_matches(ex, seen)
+
+
+@conformance_property("AGC-028", roles=("clip",), strategy=_cases(("value",), _REAL), act=_act_clip)
+def value_matches_torch(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """'value' gives the gradients of torch.nn.utils.clip_grad_value_(clip_value=value)."""
+    assert ex.value is not None
+    ref = ex.case.make_params()
+    if any(p.grad is not None for p in ref):  # torch fails on a list without gradients
+        torch.nn.utils.clip_grad_value_(ref, clip_value=ex.value)
+    _compare(seen["grads"], ref, 1.0, "'value' vs clip_grad_value_", ex)
+
+
+@conformance_property("AGC-029", roles=("clip",), strategy=_cases(("agc",)), act=_act_clip)
+def agc_matches_reference(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """'agc' gives unit-wise AGC with clip_factor=value and eps=1e-3 (float64 reference)."""
+    assert ex.value is not None
+    params = ex.case.make_params()
+    weights = [as64(p) for p in params]
+    before = grads64(params)
+    expected, _ = agc_reference(weights, before, ex.value, 1e-3)
+    rows = zip(params, seen["grads"], weights, before, expected, strict=True)
+    for k, (p, got, w, g, want) in enumerate(rows):
+        if g is None or want is None:
+            continue
+        r, _ = ratios(w, g, ex.value, 1e-3)
+        got_rows, want_rows = unit_rows(as64(_after(got))), unit_rows(want)
+        for i in range(len(r)):
+            tol = rtol(p.dtype) + (band(p.dtype) if abs(r[i] - 1) < band(p.dtype) else 0.0)
+            err = np.abs(got_rows[i] - want_rows[i])
+            if not np.all(err <= tol * np.abs(want_rows[i]) + atol(p.dtype)):
+                raise AssertionError(
+                    f"'agc' param {k} unit {i}: got {got_rows[i].tolist()!r}, expected "
+                    f"{want_rows[i].tolist()!r}; case {ex!r}"
+                )
+
+
+@conformance_property(
+    "AGC-030", roles=("clip",), strategy=unknown_algorithm_cases(), act=_act_may_raise
+)
+def unknown_algorithm_rejected(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """An unknown algorithm raises ValueError naming it and 'norm', 'value', 'agc'; no clipping."""
+    info = seen["raised"]
+    if info is None:
+        raise AssertionError(f"algorithm {ex.algorithm!r} was accepted; case {ex!r}")
+    if not info.is_a("ValueError"):
+        raise AssertionError(
+            f"algorithm {ex.algorithm!r} raised {info.name}, not ValueError: {info.message}"
+        )
+    text = info.message
+    names_it = repr(ex.algorithm) in text or (ex.algorithm.strip() != "" and ex.algorithm in text)
+    lists_allowed = all(a in text for a in ("norm", "value", "agc"))
+    if not (names_it and lists_allowed):
+        raise AssertionError(
+            f"the error for algorithm {ex.algorithm!r} must name it and the allowed "
+            f"values; it says: {text}"
+        )
+    _unchanged(ex, seen["grads"], "modified before the error")

@@ -1,0 +1,249 @@
+"""Properties of the ``block`` role: ``Block(channels, modes)``, (B, C, H, W) -> same shape.
+
+>>> from conformance.properties import PROPERTIES
+>>> sorted(p.clause for p in PROPERTIES if p.home.endswith("blocks.block"))
+['BLK-006', 'BLK-007', 'BLK-008', 'BLK-010', 'BLK-011', 'BLK-017']
+
+The block is a black box: its normalisation layer is found by walking its modules
+(:func:`norm_layers`), not by attribute name. The role expects the *stable* block with
+its default (zero-gamma) init; BLK-007 fails a block that is not the identity at init,
+BLK-008 one whose update is not centred per sample and channel (batch statistics, or no
+norm at all). The acts run the block in the worker and send its outputs; the judge
+compares them with the inputs, which it rebuilds from the example.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from conformance.domain import Domain, NotApplicable
+from conformance.framework import Targets, attempt, conformance_property
+from conformance.strategies.blocks import (
+    BadBlockArgument,
+    BlockCase,
+    bad_block_arguments,
+    block_cases,
+    make_input,
+)
+
+__all__ = ["norm_layers", "tensor_facts"]
+
+_NORM_TYPES: tuple[type[nn.Module], ...] = (
+    nn.BatchNorm1d,
+    nn.BatchNorm2d,
+    nn.BatchNorm3d,
+    nn.InstanceNorm1d,
+    nn.InstanceNorm2d,
+    nn.InstanceNorm3d,
+    nn.GroupNorm,
+    nn.LayerNorm,
+    nn.LocalResponseNorm,
+)
+
+
+def norm_layers(module: nn.Module) -> list[nn.Module]:
+    """The normalisation layers inside ``module``: torch's norm classes, and any module whose
+    own parameters are exactly a 1-D ``weight`` and a 1-D ``bias`` (a custom affine norm)."""
+    found = []
+    for sub in module.modules():
+        own = dict(sub.named_parameters(recurse=False))
+        custom = set(own) == {"weight", "bias"} and all(p.ndim == 1 for p in own.values())
+        if isinstance(sub, _NORM_TYPES) or custom:
+            found.append(sub)
+    return found
+
+
+def tensor_facts(y: Any, keep: bool = False) -> dict[str, Any]:
+    """Act helper: what a module returned — tensor or not, shape, dtype, finiteness (and the
+    values with ``keep``)."""
+    if not isinstance(y, torch.Tensor):
+        return {"tensor": False, "type": type(y).__name__}
+    facts: dict[str, Any] = {
+        "tensor": True,
+        "type": "Tensor",
+        "shape": list(y.shape),
+        "dtype": str(y.dtype).removeprefix("torch."),
+        "complex": bool(y.is_complex()),
+        "finite": bool(torch.isfinite(y).all()),
+    }
+    if keep:
+        facts["values"] = y.detach()
+    return facts
+
+
+def _forward(block: nn.Module, x: torch.Tensor, training: bool) -> Any:
+    block.train(training)
+    with torch.no_grad():
+        return block(x)
+
+
+def _outputs(block: nn.Module, case: BlockCase) -> dict[str, Any]:
+    x = case.make_input()
+    return {str(mode): tensor_facts(_forward(block, x, mode), keep=True) for mode in (True, False)}
+
+
+def _need(facts: dict[str, Any], case: object, training: str) -> torch.Tensor:
+    assert facts["tensor"], f"block returned {facts['type']}, not a tensor (training={training})"
+    values: torch.Tensor = facts["values"]
+    return values
+
+
+def _act_forward(targets: Targets, case: BlockCase) -> dict[str, Any]:
+    return _outputs(case.build(targets.block), case)
+
+
+def _cases(**kw: Any) -> Any:
+    """Block cases with sides at least the domain's min_size."""
+    return lambda domain: block_cases(min_size=domain.min_size, **kw)
+
+
+def _one_by_one(domain: Domain) -> Any:
+    if domain.min_size > 1:
+        return NotApplicable(f"a 1x1 grid is below the domain's min_size {domain.min_size}")
+    return block_cases(one_by_one=True)
+
+
+def _shape_kept(case: BlockCase, seen: dict[str, Any]) -> None:
+    x = case.make_input()
+    for training, facts in seen.items():
+        _need(facts, case, training)
+        assert facts["shape"] == list(x.shape) and facts["dtype"] == "float32", (
+            f"input {tuple(x.shape)} {x.dtype} -> output {tuple(facts['shape'])} "
+            f"{facts['dtype']} (training={training})"
+        )
+        assert facts["finite"], f"non-finite output (training={training})"
+
+
+@conformance_property(
+    "BLK-006", roles=("block",), strategy=_cases(), max_examples=40, act=_act_forward
+)
+def forward_shape(case: BlockCase, seen: dict[str, Any]) -> None:
+    """A block keeps shape and dtype and stays finite, in training and evaluation mode."""
+    _shape_kept(case, seen)
+
+
+@conformance_property(
+    "BLK-017", roles=("block",), strategy=_one_by_one, max_examples=10, act=_act_forward
+)
+def one_by_one_grid(case: BlockCase, seen: dict[str, Any]) -> None:
+    """On a 1x1 grid too, in training and evaluation mode."""
+    _shape_kept(case, seen)
+
+
+@conformance_property(
+    "BLK-007", roles=("block",), strategy=_cases(), max_examples=40, act=_act_forward
+)
+def identity_at_init(case: BlockCase, seen: dict[str, Any]) -> None:
+    """A freshly built block returns its input unchanged (zero-gamma init)."""
+    x = case.make_input()
+    for training, facts in seen.items():
+        y = _need(facts, case, training)
+        assert y.shape == x.shape, f"output {tuple(y.shape)} for input {tuple(x.shape)}"
+        gap = float((y.double() - x.double()).abs().max())
+        bound = 1e-6 * max(1.0, float(x.abs().max()))
+        assert gap <= bound, (
+            f"block(x) differs from x by up to {gap:.3g} at init (allowed {bound:.3g}, "
+            f"training={training}): not the identity"
+        )
+
+
+def _act_centred(targets: Targets, case: BlockCase) -> dict[str, Any]:
+    block = case.build(targets.block)
+    norms = norm_layers(block)
+    with torch.no_grad():
+        for norm in norms:
+            weight, bias = getattr(norm, "weight", None), getattr(norm, "bias", None)
+            if isinstance(weight, torch.Tensor):
+                weight.copy_(0.5 + 1.5 * make_input(tuple(weight.shape), "normal", case.seed).abs())
+            if isinstance(bias, torch.Tensor):
+                bias.zero_()
+    return {"norms": len(norms), **(_outputs(block, case) if norms else {})}
+
+
+@conformance_property(
+    "BLK-008",
+    roles=("block",),
+    strategy=_cases(kinds=("normal", "per_sample_constant", "large")),
+    max_examples=40,
+    act=_act_centred,
+)
+def zero_mean_update(case: BlockCase, seen: dict[str, Any]) -> None:
+    """With every norm's weight set to non-zero values and its bias to 0, the update y - x
+    has zero spatial mean per sample and channel, in training and evaluation mode."""
+    assert seen.pop("norms"), (
+        "no normalisation layer found in the block (looked for torch norm layers and modules "
+        "whose own parameters are a 1-D weight and a 1-D bias)"
+    )
+    x = case.make_input()
+    for training, facts in seen.items():
+        y = _need(facts, case, training)
+        assert y.shape == x.shape, f"output {tuple(y.shape)} for input {tuple(x.shape)}"
+        delta = y - x
+        means = delta.mean(dim=(2, 3))
+        worst = float(means.abs().max())
+        bound = 1e-4 * (1.0 + float(delta.abs().max())) + 8 * 2.0**-23 * float(x.abs().max())
+        assert worst <= bound, (
+            f"update mean per (sample, channel) reaches {worst:.3g} (allowed {bound:.3g}, "
+            f"training={training}); means = {means.tolist()}: not normalised per instance"
+        )
+
+
+def _act_bad_arguments(targets: Targets, case: BadBlockArgument) -> dict[str, Any]:
+    return {"raised": attempt(targets.block, case.channels, case.modes).raised}
+
+
+@conformance_property(
+    "BLK-010",
+    roles=("block",),
+    strategy=bad_block_arguments(),
+    max_examples=20,
+    act=_act_bad_arguments,
+)
+def bad_arguments_rejected(case: BadBlockArgument, seen: dict[str, Any]) -> None:
+    """channels < 1 or modes < 1 raise ValueError naming the argument."""
+    info = seen["raised"]
+    if info is None or not info.is_a("ValueError"):
+        got = "was accepted" if info is None else f"raised {info.name}: {info.message}"
+        raise AssertionError(
+            f"Block(channels={case.channels}, modes={case.modes}) {got}: expected ValueError"
+        )
+    named = "channels" if case.channels < 1 else "modes"
+    assert named in info.message, f"ValueError does not name {named!r}: {info.message}"
+
+
+def _act_step(targets: Targets, case: BlockCase) -> dict[str, Any]:
+    block = case.build(targets.block)
+    block.train()
+    x = case.make_input()
+    target = make_input(tuple(x.shape), "normal", case.seed + 2)
+    before = _forward(block, x, True)
+    params = [p for p in block.parameters() if p.requires_grad]
+    if not params:
+        return {"params": 0}
+    block.zero_grad()
+    torch.nn.functional.mse_loss(block(x), target).backward()
+    with torch.no_grad():
+        for p in params:
+            if p.grad is not None:
+                p.sub_(0.1 * p.grad)
+    return {"params": len(params), "before": before, "after": _forward(block, x, True)}
+
+
+@conformance_property(
+    "BLK-011",
+    roles=("block",),
+    strategy=_cases(kinds=("normal",), max_side=8),
+    max_examples=20,
+    act=_act_step,
+)
+def trainable_from_init(case: BlockCase, seen: dict[str, Any]) -> None:
+    """One SGD step (lr 0.1) on an MSE regression loss moves the block's output."""
+    assert seen["params"], "the block has no trainable parameters"
+    moved = float((seen["after"].double() - seen["before"].double()).abs().max())
+    assert moved > 1e-7, (
+        f"after one gradient step the output moved by {moved:.3g}: the branch cannot leave "
+        "its initial state"
+    )

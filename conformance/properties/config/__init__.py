@@ -1,0 +1,1 @@
+"""CFG family (``spec/clauses/config.py``): the TF / Torch training-config contract, the bridge."""

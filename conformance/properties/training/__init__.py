@@ -1,0 +1,1 @@
+"""TRN family (``spec/clauses/training.py``): the training step (unscale, clip, step)."""
