@@ -52,7 +52,7 @@ from conformance.report import Report, Result, Status
 from conformance.roles import ROLES
 from conformance.roles import role as role_row
 from conformance.targets import TargetError, canonical, object_name
-from conformance.xfail import XfailEntry, load_xfail, match_xfail, unused_entries
+from conformance.xfail import XfailEntry, current_id, load_xfail, match_xfail, unused_entries
 
 __all__ = [
     "Interrupted",
@@ -397,7 +397,7 @@ def select_properties(
     props = list(properties)
     if patterns:
         chosen = []
-        for pattern in patterns:
+        for pattern in map(current_id, patterns):
             hits = [p for p in props if _matches(pattern, p)]
             if not hits:
                 raise ValueError(
@@ -558,6 +558,12 @@ def _report(
     warnings = [
         f"xfail entry {e.pattern!r} ({e.source}:{e.line}) matches no property of this run"
         for e in unused_entries(run.entries, [(p.clause, p.id) for p in chosen])
+    ]
+    warnings += [
+        f"xfail entry {e.written!r} ({e.source}:{e.line}) uses a property id renamed since: "
+        f"write {e.pattern!r}"
+        for e in run.entries
+        if e.written
     ]
     return Report(
         spec_version=SPEC_VERSION,

@@ -11,7 +11,9 @@
 
 One entry per line: a clause id (``AGC-022``), a property id
 (``agc.eps_guard``) or a shell-style pattern of either (``BLK-0*``), then
-whitespace and a free-text reason (required). ``#`` starts a comment; blank
+whitespace and a free-text reason (required). A property id written before the ids took
+their family's stem (``train.grads_cleared``) still matches (``training.grads_cleared``), and
+the run warns that the file should be updated. ``#`` starts a comment; blank
 lines are ignored. A listed property is still run: when it fails or errors it
 is reported ``xfailed`` and does not fail the run; when it passes it is
 reported ``xpassed`` (time to remove the entry). An entry that matches no
@@ -25,7 +27,43 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["XfailEntry", "XfailError", "load_xfail", "match_xfail", "parse_xfail", "unused_entries"]
+__all__ = [
+    "RENAMED_PREFIXES",
+    "XfailEntry",
+    "XfailError",
+    "current_id",
+    "load_xfail",
+    "match_xfail",
+    "parse_xfail",
+    "unused_entries",
+]
+
+RENAMED_PREFIXES: dict[str, str] = {
+    "cfg": "config",
+    "train": "training",
+    "clip": "agc",
+    "agc_sharded": "agc",
+    "spectral": "blocks",
+    "block": "blocks",
+    "generator": "blocks",
+    "registry_api": "registry",
+}
+"""Property id prefixes before the one-stem layout (0.1) -> the family stem they became.
+
+A property id was ``<module>.<name>``; it is now ``<family stem>.<name>`` with the same
+name (``clip.unknown_algorithm_rejected`` is ``agc.unknown_algorithm_rejected``)."""
+
+
+def current_id(pattern: str) -> str:
+    """``pattern`` with a pre-0.2 property id prefix replaced by its family stem.
+
+    >>> current_id("train.grads_cleared"), current_id("AGC-003"), current_id("agc.unit_rule")
+    ('training.grads_cleared', 'AGC-003', 'agc.unit_rule')
+    """
+    prefix, dot, rest = pattern.partition(".")
+    if dot and prefix in RENAMED_PREFIXES:
+        return f"{RENAMED_PREFIXES[prefix]}.{rest}"
+    return pattern
 
 
 class XfailError(ValueError):
@@ -38,6 +76,9 @@ class XfailEntry:
     reason: str
     line: int = 0
     source: str = "<xfail>"
+    written: str = ""
+    """The pattern as the file wrote it, when it used a property id renamed since
+    (:data:`RENAMED_PREFIXES`); empty otherwise."""
 
     def matches(self, clause: str, property_id: str) -> bool:
         return any(fnmatch.fnmatchcase(x, self.pattern) for x in (clause, property_id))
@@ -56,7 +97,9 @@ def parse_xfail(text: str, source: str = "<xfail>") -> list[XfailEntry]:
                 f"{source}:{number}: {line!r} has no reason; each line must be "
                 "'CLAUSE-ID-or-property-id  reason...'"
             )
-        entries.append(XfailEntry(parts[0], parts[1].strip(), number, source))
+        pattern = current_id(parts[0])
+        written = parts[0] if pattern != parts[0] else ""
+        entries.append(XfailEntry(pattern, parts[1].strip(), number, source, written))
     return entries
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -15,7 +16,13 @@ from hostile import probes
 import spec
 from conformance.judge import run_conformance, run_property, select_properties
 from conformance.report import Report, Result
-from conformance.xfail import XfailError, match_xfail, parse_xfail, unused_entries
+from conformance.xfail import (
+    RENAMED_PREFIXES,
+    XfailError,
+    match_xfail,
+    parse_xfail,
+    unused_entries,
+)
 
 CFG = {"tf_config": spec.TFTrainingConfig, "torch_config": spec.TorchTrainingConfig}
 ANY_AGC = {"agc": "impl:adaptive_gradient_clip_"}
@@ -141,6 +148,35 @@ def test_xfail_parsing_and_matching() -> None:
     assert unused_entries(entries, [("BLK-006", "blocks.forward_shape")]) == entries
     with pytest.raises(XfailError, match="<xfail>:2: 'AGC-001' has no reason"):
         parse_xfail("\nAGC-001\n")
+
+
+def test_xfail_entries_with_a_pre_stem_property_id_still_match_and_warn() -> None:
+    """An xfail file written when ids were ``<module>.<name>`` (``clip.*``, ``train.*``,
+    ``cfg.*``, ...) keeps working after the one-stem rename, and the run says what to write."""
+    entries = parse_xfail("train.grads_cleared  old name\ncfg.tf_*  old pattern\n")
+    assert [(e.pattern, e.written) for e in entries] == [
+        ("training.grads_cleared", "train.grads_cleared"),
+        ("config.tf_*", "cfg.tf_*"),
+    ]
+    assert match_xfail(entries, "TRN-004", "training.grads_cleared") is entries[0]
+    assert [p.id for p in select_properties(["cfg.bridge_round_trip"])] == [
+        "config.bridge_round_trip"
+    ]
+    ids = {p.id for p in select_properties(None)}
+    for old, new in RENAMED_PREFIXES.items():
+        assert any(i.startswith(f"{new}.") for i in ids), f"{old} -> {new}: no {new}.* property"
+
+
+def test_renamed_xfail_entry_is_reported_as_a_warning(tmp_path: Path) -> None:
+    xfail = tmp_path / "xfail.txt"
+    xfail.write_text("cfg.tf_algorithm_values  written before the rename\n", encoding="utf-8")
+    report = run_conformance(
+        {"tf_config": spec.TFTrainingConfig}, clauses=["CFG-001"], xfail=str(xfail)
+    )
+    assert any(
+        "'cfg.tf_algorithm_values'" in w and "'config.tf_algorithm_values'" in w
+        for w in report.warnings
+    ), report.warnings
 
 
 # --- report formats -------------------------------------------------------------------------------
