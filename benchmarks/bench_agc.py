@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import random
 import statistics
@@ -55,11 +54,11 @@ from itertools import pairwise
 from typing import Any, ClassVar
 
 import torch
+from benchjson import conditions, finish, group, new_payload, write_json
 from torch import nn
 
 import impl
 import spec
-from impl._multi_tensor import real_view
 
 Arm = Callable[[], object]
 CGN = "clip_grad_norm_(foreach=True)"
@@ -313,6 +312,11 @@ def norm_agreement(case: Case) -> str:
     return f"differs by up to {worst:.1e} of a tensor's largest entry"
 
 
+def real_view(t: torch.Tensor) -> torch.Tensor:
+    """A complex tensor as its real (..., 2) view (norms of it are the modulus norms)."""
+    return torch.view_as_real(t) if t.is_complex() else t
+
+
 def real_views(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     return [real_view(t) for t in tensors]
 
@@ -430,13 +434,6 @@ def report_set(
     }
 
 
-def write_json(path: str, payload: dict[str, Any]) -> None:
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(payload, f, indent=1)
-    os.replace(tmp, path)  # atomic: a reader never sees half a file
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=7)
@@ -459,17 +456,33 @@ def main(argv: list[str] | None = None) -> int:
         f"{timer.clock} clock, medians of {reps} interleaved repetitions; "
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     )
-    payload: dict[str, Any] = {
-        "torch": torch.__version__,
-        "device": args.device,
-        "clock": timer.clock,
-        "reps": reps,
-        "load_before": load,
-        "sets": [],
-    }
+    payload = new_payload(
+        "bench_agc",
+        "AGC and the clipping dispatch against clip_grad_norm_",
+        conditions(reps=reps, threads=args.threads, device=args.device, clock=timer.clock),
+    )
+    payload["sets"] = []
 
     def record(entry: dict[str, Any]) -> None:
         payload["sets"].append(entry)
+        if "medians_ms" in entry:
+            notes = [
+                f"{t['target']}: {t['ratio']:.3f} ({'met' if t['met'] else 'NOT met'})"
+                for t in entry["targets"]
+            ]
+            notes.append(f"'norm' result against clip_grad_norm_: {entry['norm_result']}")
+            table = group(entry["set"], entry["medians_ms"], baseline=CGN, unit="ms", notes=notes)
+        else:
+            medians_ms = {k: v * 1e3 for k, v in entry["medians"].items()}
+            notes = [
+                f"step's cost of '{algo}' clipping / the dispatch alone: {ratio:.3f} "
+                f"(target <= 1.1)"
+                for algo, ratio in entry["added_over_dispatch"].items()
+            ]
+            table = group(
+                entry["set"], medians_ms, baseline="step, no clipping", unit="ms", notes=notes
+            )
+        payload["groups"].append(table)
         if args.json:
             write_json(args.json, payload)
 
@@ -532,8 +545,8 @@ def main(argv: list[str] | None = None) -> int:
                 )
             record({"set": f"training_step, {name}", **out})
 
+    finish(payload)
     load = os.getloadavg()
-    payload["load_after"] = load
     if args.json:
         write_json(args.json, payload)
     print(f"\nload average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")

@@ -1,7 +1,7 @@
 """Forward+backward time of stable_hybrid vs hybrid at the default model size (same run).
 
     python benchmarks/bench_blocks.py [--batch 8] [--reps 9] [--warmup 2] [--threads 1]
-                                      [--device cpu]
+                                      [--device cpu] [--json PATH]
 
 (with the package installed, or from a checkout: ``PYTHONPATH=. python benchmarks/...``)
 
@@ -21,6 +21,7 @@ import statistics
 import time
 
 import torch
+from benchjson import conditions, finish, group, new_payload, write_json
 
 import impl
 import spec
@@ -52,8 +53,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--device", default="cpu", help="e.g. cuda (timings synchronise)")
+    parser.add_argument("--json", metavar="PATH", help="also write the results here (atomically)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    payload = new_payload(
+        "bench_blocks",
+        "Forward+backward of the stable generators against hybrid",
+        conditions(reps=args.reps, threads=args.threads, device=args.device, batch=args.batch),
+    )
     base = spec.ModelConfig()
     configs = {arm: base.model_copy(update=update) for arm, update in ARMS.items()}
     torch.manual_seed(0)
@@ -89,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("\nforward+backward, seconds per batch:")
     reference = statistics.median(times["hybrid"])
+    notes = []
     for arm, samples in times.items():
         median = statistics.median(samples)
         spread = f"min {min(samples):.3f}, max {max(samples):.3f}"
@@ -97,8 +105,18 @@ def main(argv: list[str] | None = None) -> int:
             overhead = median / reference - 1
             verdict = "ok" if overhead <= TARGET_OVERHEAD else "OVER TARGET"
             line += f"   ratio {median / reference:.3f} -> overhead {overhead:+.1%} ({verdict})"
+            notes.append(f"{arm}: overhead {overhead:+.1%} (target <= {TARGET_OVERHEAD:.0%})")
         print(line)
     print(f"target: stable_hybrid overhead <= {TARGET_OVERHEAD:.0%} over hybrid")
+    medians = {arm: statistics.median(samples) for arm, samples in times.items()}
+    name = (
+        f"forward+backward, batch {args.batch}, N={base.N}, width {base.fno_width}, "
+        f"{base.fno_blocks} blocks"
+    )
+    payload["groups"].append(group(name, medians, baseline="hybrid", unit="s", notes=notes))
+    finish(payload)
+    if args.json:
+        write_json(args.json, payload)
     return 0
 
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import statistics
 import sys
@@ -43,11 +42,13 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from benchjson import conditions, finish, group, new_payload, write_json
 from torch import nn
 
 import impl
 import spec
 from conformance.properties.agc.sharded import run_ranks
+from impl._sharded import local  # impl's one home of the torch-version DTensor shims
 from impl.distributed import fsdp2_problem, fully_shard_model
 
 
@@ -106,10 +107,9 @@ def per_tensor_dtensor_agc(model: torch.nn.Module, clip_factor: float = LAM) -> 
 
 
 def _comm_counts(call: Callable[[], Any]) -> dict[str, int]:
-    try:
-        from torch.distributed.tensor.debug import CommDebugMode
-    except ImportError:
-        from torch.distributed._tensor.debug import CommDebugMode  # type: ignore[no-redef]
+    # public since torch 2.5; this benchmark needs FSDP2's public API (2.6+) anyway
+    from torch.distributed.tensor.debug import CommDebugMode
+
     mode = CommDebugMode()
     with mode:
         call()
@@ -129,11 +129,11 @@ def _rank(rank: int, world: int, model_name: str, reps: int) -> dict[str, Any]:
     model = fully_shard_model(plain)
     model(x).square().mean().backward()
     params = list(model.parameters())
-    saved = [impl._sharded.local(p.grad).clone() for p in params]
+    saved = [local(p.grad).clone() for p in params]
 
     def restore() -> None:
         for p, g in zip(params, saved, strict=True):
-            impl._sharded.local(p.grad).copy_(g)
+            local(p.grad).copy_(g)
 
     arms: dict[str, Callable[[], Any]] = {
         CGN: lambda: torch.nn.utils.clip_grad_norm_(params, 1.0),
@@ -200,7 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     import torch._dynamo  # DTensor loads it on first use: import it once here, not per rank
 
     print(f"torch {torch.__version__}; load average before: {os.getloadavg()}")
-    results: dict[str, Any] = {"torch": torch.__version__, "runs": []}
+    results = new_payload(
+        "bench_distributed",
+        "Clipping FSDP2-sharded models on gloo ranks against clip_grad_norm_",
+        conditions(reps=args.reps, threads=1, device="cpu", backend="gloo", ranks=args.ranks),
+    )
+    results["runs"] = []
     failed = False
     for world in (int(w) for w in args.ranks.split(",")):
         for model_name in args.models.split(","):
@@ -208,14 +213,26 @@ def main(argv: list[str] | None = None) -> int:
             for line in _report(world, model_name, per_rank[0]):
                 print(line, flush=True)
             failed |= per_rank[0]["median_ms"][AGC] > GOAL * per_rank[0]["median_ms"][CGN]
-            results["runs"].append({"ranks": world, "model": model_name, **per_rank[0]})
+            rank0 = per_rank[0]
+            results["runs"].append({"ranks": world, "model": model_name, **rank0})
+            collectives = [
+                f"{name}: " + (", ".join(f"{n} {c}" for n, c in sorted(comm.items())) or "none")
+                for name, comm in rank0["comms"].items()
+            ]
+            results["groups"].append(
+                group(
+                    f"{world} ranks, {model_name} model ({rank0['parameters']} parameters, "
+                    f"{rank0['elements']:,} elements), FSDP2 Shard(0), rank 0's wall time",
+                    rank0["median_ms"],
+                    baseline=CGN,
+                    unit="ms",
+                    notes=["collectives per call: " + "; ".join(collectives)],
+                )
+            )
     print(f"\nload average after: {os.getloadavg()}")
-    results["load_after"] = os.getloadavg()
+    finish(results)
     if args.json:
-        tmp = f"{args.json}.tmp{os.getpid()}"
-        with open(tmp, "w") as f:
-            json.dump(results, f, indent=1)
-        os.replace(tmp, args.json)
+        write_json(args.json, results)
     return 1 if failed else 0
 
 
