@@ -164,7 +164,7 @@ def test_a_crashing_target_fails_its_items_and_the_test_run_goes_on(
     """Items run in the plugin's judge and its workers: a target calling os._exit ends only
     its worker, never the pytest process."""
     result = inner.runpytest(
-        *PLUGIN, f"--conformance-agc={ROOT}/hostile/exits.py:agc",
+        *PLUGIN, f"--conformance-agc={ROOT}/tests/conformance/hostile/exits.py:agc",
         "-k", "unit_rule or unclipped_units_bitwise or test_own",
     )  # fmt: skip
     result.assert_outcomes(passed=1, failed=3, deselected=result.parseoutcomes()["deselected"])
