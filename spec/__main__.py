@@ -1,4 +1,4 @@
-"""``python -m spec``: print the clauses, regenerate or check the schema and SPEC.md."""
+"""``python -m spec``: print the clauses, regenerate or check the schema and the clauses page."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("clauses", help="print the clause table")
     schema = sub.add_parser("schema", help=f"write the JSON Schemas to {SCHEMA_DIR}")
     schema.add_argument("--check", action="store_true", help="exit 1 if a committed schema drifted")
-    docs = sub.add_parser("docs", help="write docs/SPEC.md from the clauses")
-    docs.add_argument("--output", type=Path, default=Path("docs/SPEC.md"))
+    docs = sub.add_parser("docs", help="write docs/reference/clauses.md from the clauses")
+    docs.add_argument("--output", type=Path, default=Path("docs/reference/clauses.md"))
     docs.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
     args = parser.parse_args(argv)
 

@@ -1,4 +1,4 @@
-"""Render the human-readable specification, ``docs/SPEC.md``, from the clauses.
+"""Render the human-readable specification, ``docs/reference/clauses.md``, from the clauses.
 
 >>> from spec.docs import render_spec
 >>> render_spec().startswith("# fno-stability specification")
@@ -38,7 +38,7 @@ def _escape(text: str) -> str:
 
 
 def render_spec() -> str:
-    """The full text of ``docs/SPEC.md``."""
+    """The full text of ``docs/reference/clauses.md``."""
     parts = [_HEADER.format(version=SPEC_VERSION)]
     for family, title in FAMILIES.items():
         members = [c for c in CLAUSES if c.family == family]

@@ -1,4 +1,4 @@
-"""Generated artefacts stay in step with the models and clauses: schema, SPEC.md, clause table."""
+"""Generated artefacts stay in step with the models and clauses: schema, the clauses page, table."""
 
 from __future__ import annotations
 
@@ -28,20 +28,21 @@ def test_schema_drift_is_detected(tmp_path: Path) -> None:
     assert stale_schemas(tmp_path) == ["TorchTrainingConfig"]
 
 
-def test_spec_md_is_fresh() -> None:
-    assert (ROOT / "docs" / "SPEC.md").read_text(encoding="utf-8") == render_spec(), (
-        "docs/SPEC.md is stale: run python -m spec docs"
+def test_clauses_page_is_fresh() -> None:
+    page = ROOT / "docs" / "reference" / "clauses.md"
+    assert page.read_text(encoding="utf-8") == render_spec(), (
+        "docs/reference/clauses.md is stale: run python -m spec docs"
     )
 
 
-def test_spec_md_lists_every_clause() -> None:
+def test_clauses_page_lists_every_clause() -> None:
     text = render_spec()
     for c in spec.CLAUSES:
         assert re.search(rf"^\| {c.id} \| {c.level} \|", text, re.M), c.id
 
 
 def test_docs_check_command(tmp_path: Path) -> None:
-    out = tmp_path / "SPEC.md"
+    out = tmp_path / "clauses.md"
     assert spec_main(["docs", "--output", str(out), "--check"]) == 1
     assert spec_main(["docs", "--output", str(out)]) == 0
     assert spec_main(["docs", "--output", str(out), "--check"]) == 0
