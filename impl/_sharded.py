@@ -24,19 +24,20 @@ unit's entries (*across*: partial squared norms are summed); ``Replicate`` chang
 nothing. ``Partial`` (a pending sum) and unknown placements are refused.
 
 DTensors exist only once torch's DTensor module is imported, so
-:func:`dtensor_type` looks it up in ``sys.modules`` (torch 2.5+: the public
-``torch.distributed.tensor``; 2.4: ``torch.distributed._tensor``) instead of
-importing it (~0.5 s): ``import impl`` stays light.
+:func:`dtensor_type` looks it up in ``sys.modules`` instead of importing it
+(~0.5 s): ``import impl`` stays light. Where that module is depends on the torch
+version: :mod:`impl._compat` holds that and every other version shim.
 """
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
+
+from impl._compat import dtensor_type
 
 __all__ = [
     "Group",
@@ -49,18 +50,6 @@ __all__ = [
     "placing",
     "shard_groups",
 ]
-
-_API_MODULES = ("torch.distributed.tensor._api", "torch.distributed._tensor.api")
-
-
-def dtensor_type() -> type | None:
-    """torch's DTensor class if its module has been imported (else no DTensor can exist)."""
-    for name in _API_MODULES:
-        module = sys.modules.get(name)
-        found = getattr(module, "DTensor", None) if module is not None else None
-        if isinstance(found, type):
-            return found
-    return None
 
 
 def is_dtensor(t: object, kind: type | None = None) -> bool:

@@ -20,17 +20,14 @@ later form: near-identity, BLK-009).
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 from torch import nn
 
 from impl.spectral import Size2d, SpectralConv2d
+from spec.vocabulary import STABLE_INITS, StableInit
 
-__all__ = ["InstanceNorm2dAnySize", "PtychoBlock", "StableInit", "StablePtychoBlock"]
-
-StableInit = Literal["zero_gamma", "layerscale"]
-_INITS: tuple[str, ...] = ("zero_gamma", "layerscale")
+__all__ = ["InstanceNorm2dAnySize", "PtychoBlock", "StablePtychoBlock"]
 
 
 def _check_count(name: str, value: object) -> int:
@@ -123,8 +120,8 @@ class StablePtychoBlock(PtychoBlock):
         *,
         input_size: int | Size2d | None = None,
     ) -> None:
-        if init not in _INITS:
-            raise ValueError(f"init={init!r}: allowed are {list(_INITS)}")
+        if init not in STABLE_INITS:
+            raise ValueError(f"init={init!r}: allowed are {list(STABLE_INITS)}")
         if (
             isinstance(layerscale_init, bool)
             or not isinstance(layerscale_init, (int, float))

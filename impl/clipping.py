@@ -49,11 +49,9 @@ from impl import _multi_tensor as mt
 from impl._sharded import Reducer, by_shards, dtensor_type, local
 from impl.agc import UnitDim, adaptive_gradient_clip_with_norms_
 from spec.config import TFTrainingConfig, TorchTrainingConfig
+from spec.vocabulary import CLIP_ALGORITHMS
 
-__all__ = ["ALGORITHMS", "ClipResult", "clip_gradients_", "global_grad_norm"]
-
-ALGORITHMS: tuple[str, ...] = ("norm", "value", "agc")
-"""The algorithms the dispatch knows, as the config contract allows them (CFG-001)."""
+__all__ = ["ClipResult", "clip_gradients_", "global_grad_norm"]
 
 
 class ClipResult(NamedTuple):
@@ -230,8 +228,8 @@ def _resolve(algorithm: object, value: object, config: object) -> tuple[str, flo
         algorithm, value = config.gradient_clip_algorithm, config.gradient_clip_val
     if algorithm is None:
         algorithm = "norm"  # the contract's default (CFG-002)
-    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:  # AGC-030
-        allowed = ", ".join(repr(a) for a in ALGORITHMS)
+    if not isinstance(algorithm, str) or algorithm not in CLIP_ALGORITHMS:  # AGC-030
+        allowed = ", ".join(repr(a) for a in CLIP_ALGORITHMS)
         raise ValueError(
             f"algorithm {algorithm!r} is not a gradient clipping algorithm: allowed are {allowed}"
         )

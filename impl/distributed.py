@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import inspect
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from impl import _compat
 
 __all__ = [
     "DistributedUnavailable",
@@ -54,11 +55,7 @@ class DistributedUnavailable(RuntimeError):
 
 def fsdp2() -> Callable[..., Any] | None:
     """torch's public ``fully_shard`` (FSDP2), or None where this torch has no public one."""
-    try:
-        from torch.distributed.fsdp import fully_shard
-    except ImportError:
-        return None
-    return fully_shard
+    return _compat.fully_shard()
 
 
 def fsdp2_problem() -> str | None:
@@ -97,15 +94,14 @@ def fully_shard_model(
     assert fully_shard is not None
     kwargs: dict[str, Any] = {} if mesh is None else {"mesh": mesh}
     if shard_dim != 0:
-        if "shard_placement_fn" not in inspect.signature(fully_shard).parameters:
+        if not _compat.takes_shard_placement_fn(fully_shard):
             raise DistributedUnavailable(
                 f"torch {torch.__version__}'s fully_shard has no shard_placement_fn: "
                 "parameters can only be sharded on dim 0"
             )
-        from torch.distributed.tensor import Shard
-
+        shard, _ = _compat.placement_types()
         rule = shard_dim if callable(shard_dim) else (lambda p, d=shard_dim: d)
-        kwargs["shard_placement_fn"] = lambda p: Shard(rule(p) if p.ndim > 1 else 0)
+        kwargs["shard_placement_fn"] = lambda p: shard(rule(p) if p.ndim > 1 else 0)
     for module in list(model.modules()):
         if module is not model and _owns_parameters(module):
             fully_shard(module, **kwargs)

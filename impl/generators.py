@@ -35,8 +35,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from impl.blocks import PtychoBlock, StableInit, StablePtychoBlock
+from impl.blocks import PtychoBlock, StablePtychoBlock
 from impl.spectral import Size2d, as_size
+from spec.vocabulary import StableInit
 
 __all__ = [
     "HybridUNOGenerator",

@@ -22,10 +22,11 @@ declare an entry point in the group ``fno_stability.generators``
 Entry points are listed on first use and a plugin is imported only when its
 name is resolved (REG-007); one that fails to import, or is not an
 ``nn.Module`` subclass, raises :class:`GeneratorPluginError` naming it, and
-leaves every other name working (REG-006). Importing this module installs
-:func:`available` as the provider of :attr:`spec.ModelConfig.architecture`'s
-allowed names, so the config accepts exactly what this registry resolves
-(REG-005).
+leaves every other name working (REG-006). The names themselves are kept by
+:mod:`spec.architectures`: this registry reads the entry points through it and
+declares each run-time registration there, so :class:`spec.ModelConfig` accepts
+exactly what this registry resolves (REG-005), whether or not ``impl`` has been
+imported.
 
 Errors: an unknown name raises :class:`UnknownGeneratorError` (a
 ``LookupError``) listing the names and the closest match (REG-003); a taken
@@ -38,18 +39,18 @@ import difflib
 import inspect
 import warnings
 from collections.abc import Callable
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any, TypeVar
 
 from torch import nn
 
 import spec
 from impl.generators import HybridUNOGenerator, StableHybridGenerator
+from spec import architectures
 
 __all__ = [
     "GeneratorPluginError",
     "UnknownGeneratorError",
-    "architecture_names",
     "available",
     "build_generator",
     "generator_kwargs",
@@ -66,10 +67,11 @@ BUILTIN: dict[str, GeneratorClass] = {
     "hybrid": HybridUNOGenerator,
     "stable_hybrid": StableHybridGenerator,
 }
-"""The built-in generators (REG-001); fixed."""
+"""The built-in generators (REG-001); fixed: one class for each of
+:data:`spec.BUILTIN_ARCHITECTURES` (the registry's tests check the keys against it)."""
 
 _registered: dict[str, GeneratorClass] = {}
-_plugins: dict[str, EntryPoint] | None = None  # read from package metadata on first use
+_plugins: dict[str, EntryPoint] | None = None  # built from spec's entry points on first use
 
 
 class UnknownGeneratorError(LookupError):
@@ -78,11 +80,6 @@ class UnknownGeneratorError(LookupError):
 
 class GeneratorPluginError(RuntimeError):
     """A plugin's entry point could not be loaded as a generator class (REG-006)."""
-
-
-def _entry_points() -> list[EntryPoint]:
-    """The declared entry points of the plugin group (tests replace this function)."""
-    return list(entry_points(group=spec.ENTRY_POINT_GROUP))
 
 
 def _describe(ep: EntryPoint) -> str:
@@ -95,7 +92,7 @@ def _plugin_table() -> dict[str, EntryPoint]:
     global _plugins
     if _plugins is None:
         table: dict[str, EntryPoint] = {}
-        for ep in _entry_points():
+        for ep in architectures.plugin_entry_points():
             if ep.name in BUILTIN or ep.name in _registered or ep.name in table:
                 warnings.warn(
                     f"generator plugin {_describe(ep)} is ignored: the name {ep.name!r} is "
@@ -113,6 +110,7 @@ def refresh_plugins() -> None:
     """Forget the entry points read so far; the next lookup reads package metadata again."""
     global _plugins
     _plugins = None
+    architectures.refresh_plugins()
 
 
 def available() -> list[str]:
@@ -163,6 +161,7 @@ def register(name: str) -> Callable[[G], G]:
             raise ValueError(
                 f"generator name {name!r} is already taken ({owner}); pick another name{hint}"
             )
+        spec.declare_architecture(name)
         _registered[name] = cls
         return cls
 
@@ -173,6 +172,7 @@ def unregister(name: str) -> None:
     """Remove a run-time registration (built-ins and plugins cannot be removed)."""
     if name in _registered:
         del _registered[name]
+        spec.withdraw_architecture(name)
         return
     owner = _owner(name)
     if owner is not None:
@@ -274,12 +274,3 @@ def build_generator(model_config: spec.ModelConfig, **overrides: Any) -> nn.Modu
     """
     cls = resolve_generator(model_config)
     return cls(**{**generator_kwargs(model_config, cls), **overrides})
-
-
-def architecture_names() -> frozenset[str]:
-    """The names :class:`spec.ModelConfig` accepts: exactly :func:`available` (REG-005)."""
-    return frozenset(available())
-
-
-# REG-005: ModelConfig.architecture accepts exactly the names this registry resolves.
-spec.set_architecture_provider(architecture_names)

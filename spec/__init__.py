@@ -11,6 +11,12 @@ config and the bridge between them; :data:`CLAUSES` holds every normative rule
 as data, and :mod:`spec.reference` holds float64 references of numeric rules.
 """
 
+from spec.architectures import (
+    ENTRY_POINT_GROUP,
+    declare_architecture,
+    known_architectures,
+    withdraw_architecture,
+)
 from spec.bridge import (
     FIELD_TABLE,
     BridgeError,
@@ -22,39 +28,56 @@ from spec.bridge import (
 )
 from spec.clauses import CLAUSES, FAMILIES, Clause, clause, clauses_of
 from spec.config import (
-    BUILTIN_ARCHITECTURES,
-    ENTRY_POINT_GROUP,
-    ClipAlgorithm,
     DataConfig,
-    LossFunction,
     ModelConfig,
-    ObjectKind,
-    OptimizerName,
-    ProbeKind,
-    StableInit,
     StudyConfig,
     TFTrainingConfig,
     TorchTrainingConfig,
-    known_architectures,
-    set_architecture_provider,
 )
 from spec.io import ConfigFileError, load_config, save_config
 from spec.reference import agc_reference
 from spec.version import SPEC_VERSION
+from spec.vocabulary import (
+    BUILTIN_ARCHITECTURES,
+    CLIP_ALGORITHMS,
+    GRADIENT_DTYPES,
+    LOSS_FUNCTIONS,
+    OBJECT_KINDS,
+    OPTIMIZER_NAMES,
+    PROBE_KINDS,
+    STABLE_INITS,
+    BuiltinArchitecture,
+    ClipAlgorithm,
+    GradientDtype,
+    LossFunction,
+    ObjectKind,
+    OptimizerName,
+    ProbeKind,
+    StableInit,
+)
 
 __all__ = [
     "BUILTIN_ARCHITECTURES",
     "CLAUSES",
+    "CLIP_ALGORITHMS",
     "ENTRY_POINT_GROUP",
     "FAMILIES",
     "FIELD_TABLE",
+    "GRADIENT_DTYPES",
+    "LOSS_FUNCTIONS",
+    "OBJECT_KINDS",
+    "OPTIMIZER_NAMES",
+    "PROBE_KINDS",
     "SPEC_VERSION",
+    "STABLE_INITS",
     "BridgeError",
+    "BuiltinArchitecture",
     "Clause",
     "ClipAlgorithm",
     "ConfigFileError",
     "DataConfig",
     "FieldMap",
+    "GradientDtype",
     "LossFunction",
     "ModelConfig",
     "ObjectKind",
@@ -68,11 +91,12 @@ __all__ = [
     "agc_reference",
     "clause",
     "clauses_of",
+    "declare_architecture",
     "known_architectures",
     "load_config",
     "save_config",
-    "set_architecture_provider",
     "to_tf",
     "to_torch",
     "unmapped_fields",
+    "withdraw_architecture",
 ]

@@ -14,38 +14,27 @@ built, with an error that names the field, the bad value and what is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from spec.architectures import known_architectures
+from spec.vocabulary import (
+    ClipAlgorithm,
+    LossFunction,
+    ObjectKind,
+    OptimizerName,
+    ProbeKind,
+    StableInit,
+)
+
 __all__ = [
-    "BUILTIN_ARCHITECTURES",
-    "ENTRY_POINT_GROUP",
-    "ClipAlgorithm",
     "DataConfig",
-    "LossFunction",
     "ModelConfig",
-    "ObjectKind",
-    "OptimizerName",
-    "ProbeKind",
-    "StableInit",
     "StudyConfig",
     "TFTrainingConfig",
     "TorchTrainingConfig",
-    "known_architectures",
-    "set_architecture_provider",
 ]
-
-ClipAlgorithm = Literal["norm", "value", "agc"]
-"""The gradient clipping algorithms the contract allows (clause CFG-001)."""
-
-OptimizerName = Literal["adam", "adamw", "sgd"]
-LossFunction = Literal["poisson", "mae"]
-StableInit = Literal["zero_gamma", "layerscale"]
-
-BUILTIN_ARCHITECTURES: tuple[str, ...] = ("hybrid", "stable_hybrid")
-"""Generator names every conforming registry resolves (see the REG clauses)."""
 
 ClipValue = Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None
 PositiveFinite = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
@@ -126,43 +115,6 @@ class TorchTrainingConfig(_TrainingCommon):
     """Training loss: Poisson NLL of the predicted diffraction, or amplitude MAE (Torch only)."""
 
 
-# --- architecture names: tied to the live generator registry -------------------------------
-
-ENTRY_POINT_GROUP = "fno_stability.generators"
-"""Package entry-point group through which third-party generators register."""
-
-
-def _default_architecture_provider() -> frozenset[str]:
-    from importlib.metadata import entry_points
-
-    names = {ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    return frozenset(BUILTIN_ARCHITECTURES) | names
-
-
-_architecture_provider: Callable[[], frozenset[str]] = _default_architecture_provider
-
-
-def set_architecture_provider(
-    provider: Callable[[], frozenset[str]] | None,
-) -> Callable[[], frozenset[str]]:
-    """Install the function that lists the architecture names a registry resolves.
-
-    ``impl.registry`` installs its own on import, so that names registered at
-    run time are accepted too. ``None`` installs the default (built-in names
-    plus entry-point names, read from package metadata without importing them).
-    Returns the provider it replaced, so a caller can put it back.
-    """
-    global _architecture_provider
-    previous = _architecture_provider
-    _architecture_provider = provider or _default_architecture_provider
-    return previous
-
-
-def known_architectures() -> frozenset[str]:
-    """The architecture names :class:`ModelConfig` accepts right now."""
-    return _architecture_provider()
-
-
 class ModelConfig(_Strict):
     """Generator settings.
 
@@ -215,15 +167,6 @@ class ModelConfig(_Strict):
     def C(self) -> int:
         """Input channels of the generator: gridsize²."""
         return self.gridsize**2
-
-
-ObjectKind = Literal["lines", "upstream_lines"]
-"""Object families of the study: random line segments blurred at sigma 1, 5, 10 px, weighted
-(1, 0.5, 0.5) ('lines') or as upstream (1, 2, 5) ('upstream_lines')."""
-
-ProbeKind = Literal["diffuser", "gaussian"]
-"""Built-in probes: a Gaussian amplitude with a random smooth phase screen ('diffuser', well-posed)
-or with a weak quadratic phase ('gaussian', centro-symmetric: the twin image fits the data)."""
 
 
 class DataConfig(_Strict):

@@ -29,6 +29,8 @@ from typing import Any, Literal
 import torch
 from hypothesis import strategies as st
 
+from spec.vocabulary import BUILTIN_ARCHITECTURES
+
 __all__ = [
     "INPUT_KINDS",
     "BadBlockArgument",
@@ -260,7 +262,7 @@ def bad_generator_inputs(draw: st.DrawFn) -> GeneratorCase:
     )
 
 
-def unknown_names(known: tuple[str, ...] = ("hybrid", "stable_hybrid")) -> st.SearchStrategy[str]:
+def unknown_names(known: tuple[str, ...] = BUILTIN_ARCHITECTURES) -> st.SearchStrategy[str]:
     """Names that are not in ``known``: one-edit misspellings of them, and other text."""
 
     @st.composite

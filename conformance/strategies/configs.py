@@ -15,11 +15,14 @@ defaults and the simplest bad values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from typing import Any, Literal
 
 from hypothesis import strategies as st
+
+from spec.vocabulary import CLIP_ALGORITHMS, LOSS_FUNCTIONS, OPTIMIZER_NAMES
 
 __all__ = [
     "INVALID",
@@ -50,7 +53,7 @@ _not_an_int = st.one_of(
 )
 
 
-def _names(allowed: list[str]) -> st.SearchStrategy[Any]:
+def _names(allowed: Sequence[str]) -> st.SearchStrategy[Any]:
     return st.one_of(
         st.text(max_size=8).filter(lambda s: s not in allowed),
         st.sampled_from([a.upper() for a in allowed] + [a + " " for a in allowed]),
@@ -65,16 +68,16 @@ VALID: dict[str, st.SearchStrategy[Any]] = {
         st.just(0.0),
         st.floats(min_value=0.0, max_value=1e6, allow_nan=False, allow_infinity=False),
     ),
-    "gradient_clip_algorithm": st.sampled_from(["norm", "value", "agc"]),
+    "gradient_clip_algorithm": st.sampled_from(CLIP_ALGORITHMS),
     "batch_size": _counts,
     "epochs": _counts,
     "nepochs": _counts,
     "accumulate_grad_batches": _counts,
     "learning_rate": _finite_pos,
-    "optimizer": st.sampled_from(["adam", "adamw", "sgd"]),
+    "optimizer": st.sampled_from(OPTIMIZER_NAMES),
     "seed": st.integers(min_value=0, max_value=2**32 - 1),
     "nphotons": _finite_pos,
-    "loss_function": st.sampled_from(["poisson", "mae"]),
+    "loss_function": st.sampled_from(LOSS_FUNCTIONS),
     "nll_weight": st.floats(min_value=0.0, max_value=1e3, allow_nan=False),
     "mae_weight": st.floats(min_value=0.0, max_value=1e3, allow_nan=False),
 }
@@ -86,7 +89,7 @@ INVALID: dict[str, st.SearchStrategy[Any]] = {
         _non_finite,
         _not_a_number.filter(lambda v: v is not None),
     ),
-    "gradient_clip_algorithm": _names(["norm", "value", "agc"]),
+    "gradient_clip_algorithm": _names(CLIP_ALGORITHMS),
     "batch_size": st.one_of(st.integers(max_value=0), _not_an_int),
     "epochs": st.one_of(st.integers(max_value=0), _not_an_int),
     "nepochs": st.one_of(st.integers(max_value=0), _not_an_int),
@@ -94,10 +97,10 @@ INVALID: dict[str, st.SearchStrategy[Any]] = {
     "learning_rate": st.one_of(
         st.floats(max_value=0.0, allow_nan=False), _non_finite, _not_a_number
     ),
-    "optimizer": _names(["adam", "adamw", "sgd"]),
+    "optimizer": _names(OPTIMIZER_NAMES),
     "seed": st.one_of(st.integers(max_value=-1), st.integers(min_value=2**32), _not_an_int),
     "nphotons": st.one_of(st.floats(max_value=0.0, allow_nan=False), _non_finite, _not_a_number),
-    "loss_function": _names(["poisson", "mae"]),
+    "loss_function": _names(LOSS_FUNCTIONS),
     "nll_weight": st.one_of(
         st.floats(max_value=-1e-300, allow_nan=False), _non_finite, _not_a_number
     ),

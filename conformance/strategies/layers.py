@@ -27,6 +27,7 @@ import torch
 from hypothesis import strategies as st
 
 from conformance.strategies.blocks import seeded
+from spec.vocabulary import BUILTIN_ARCHITECTURES, STABLE_INITS, FullDtype, StableInit
 
 __all__ = [
     "BuildCase",
@@ -64,7 +65,7 @@ class SpectralCase:
     batch: int = 1
     height: int = 1
     width: int = 1
-    dtype: Literal["float32", "float64"] = "float32"
+    dtype: FullDtype = "float32"
     seed: int = 0
 
     def build(self, conv: Callable[[int, int, int], Any]) -> Any:
@@ -100,7 +101,7 @@ def spectral_cases(
     draw: st.DrawFn,
     grid: Grid = "plan",
     min_size: int = 1,
-    dtypes: tuple[Literal["float32", "float64"], ...] = ("float32",),
+    dtypes: tuple[FullDtype, ...] = ("float32",),
 ) -> SpectralCase:
     """Channels 1..3, modes 1..4, odd and even grids that hold the modes ('plan') or do not
     ('small': some side below 2 * modes); float32 inputs (the FNO's cfloat weights) unless
@@ -135,7 +136,7 @@ def shift_cases(
     draw: st.DrawFn,
     grid: Grid = "plan",
     min_size: int = 1,
-    dtypes: tuple[Literal["float32", "float64"], ...] = ("float32",),
+    dtypes: tuple[FullDtype, ...] = ("float32",),
 ) -> ShiftCase:
     case = draw(spectral_cases(grid, min_size, dtypes))
     return ShiftCase(
@@ -251,7 +252,7 @@ class BuildCase:
     fno_blocks: int = 1
     fno_modes: int = 1
     max_hidden_channels: int | None = None
-    stable_init: Literal["zero_gamma", "layerscale"] = "zero_gamma"
+    stable_init: StableInit = "zero_gamma"
     layerscale_init: float = 1e-3
 
     _EXTENDED: ClassVar[dict[str, Any]] = {
@@ -280,7 +281,7 @@ def build_cases(draw: st.DrawFn, extended: bool = False) -> BuildCase:
     modes = draw(st.integers(1, 2))
     width = draw(st.integers(1, 4))
     case = BuildCase(
-        architecture=draw(st.sampled_from(["hybrid", "stable_hybrid"])),
+        architecture=draw(st.sampled_from(BUILTIN_ARCHITECTURES)),
         N=factor * draw(st.integers(2 * modes, 2 * modes + 2)),
         gridsize=draw(st.integers(1, 2)),
         fno_width=width,
@@ -292,6 +293,6 @@ def build_cases(draw: st.DrawFn, extended: bool = False) -> BuildCase:
     return replace(
         case,
         max_hidden_channels=draw(st.one_of(st.just(width), st.integers(width, 2 * width))),
-        stable_init=draw(st.sampled_from(["layerscale", "zero_gamma"])),
+        stable_init=draw(st.sampled_from(STABLE_INITS[::-1])),  # shrinks to the non-default
         layerscale_init=draw(st.sampled_from([0.1, 1e-3, 1.0])),
     )

@@ -39,6 +39,7 @@ import torch
 from hypothesis import strategies as st
 
 from conformance.domain import DTYPES, Domain
+from spec.vocabulary import CLIP_ALGORITHMS, FULL_DTYPES
 
 __all__ = [
     "CLIP_ALGORITHMS",
@@ -63,9 +64,8 @@ __all__ = [
     "unknown_algorithm_cases",
 ]
 
-CLIP_ALGORITHMS: tuple[str, ...] = ("norm", "value", "agc")
-REAL: tuple[str, ...] = ("float32", "float64")
-"""The plain dtypes every core property draws from."""
+REAL: tuple[str, ...] = FULL_DTYPES
+"""The plain dtypes every core property draws from (float32, float64)."""
 
 Layout = Literal["contiguous", "transposed", "strided"]
 Container = Literal["list", "tuple", "generator", "tensor"]

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from spec.config import TorchTrainingConfig
+from spec.vocabulary import CLIP_ALGORITHMS
 
 __all__ = ["TrainCase", "train_cases"]
 
@@ -112,7 +113,7 @@ class TrainCase:
 @st.composite
 def train_cases(
     draw: st.DrawFn,
-    algorithms: tuple[str, ...] = ("norm", "value", "agc"),
+    algorithms: tuple[str, ...] = CLIP_ALGORITHMS,
     *,
     dtype: str = "float64",
     clipping: bool | None = None,

@@ -24,17 +24,17 @@ MAE ``mean(|sqrt(I) - sqrt(y)|) / mean(sqrt(y))`` (upstream's Stage A loss).
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import torch
 from torch import Tensor, nn
 
 from impl.study.fourier import diffraction_intensity
 from impl.study.scan import ScanGrid, merge_groups
+from spec.vocabulary import LOSS_FUNCTIONS, LossFunction
 
 __all__ = ["DiffractionLoss", "Share", "as_complex_patches"]
 
-_KINDS = ("poisson", "mae")
 _TINY = 1e-12
 
 
@@ -62,12 +62,12 @@ class DiffractionLoss:
         self,
         probe: Tensor,
         grid: ScanGrid,
-        kind: Literal["poisson", "mae"] = "poisson",
+        kind: LossFunction = "poisson",
         *,
         input_norm: float = 1.0,
     ) -> None:
-        if kind not in _KINDS:
-            raise ValueError(f"loss kind {kind!r}: allowed are {list(_KINDS)}")
+        if kind not in LOSS_FUNCTIONS:
+            raise ValueError(f"loss kind {kind!r}: allowed are {list(LOSS_FUNCTIONS)}")
         if not input_norm > 0:
             raise ValueError(f"input_norm={input_norm!r}: must be > 0")
         self.probe, self.grid, self.kind = probe, grid, kind

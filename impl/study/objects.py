@@ -13,10 +13,11 @@ one-pixel line segments between uniformly random end points, filtered by
 ``sum_k w_k G_sigma_k`` with sigma = 1, 5 and 10 px, the central ``M x M`` kept
 and min-max normalised to ``L`` in [0, 1]. The amplitude is ``0.1 + 0.9 L``;
 with ``set_phi`` the phase is ``0.8 pi tanh(3 (L - 1/2)) / tanh(3/2)`` (within
-+-0.8 pi), else 0. The kinds (:data:`OBJECT_KINDS`) differ in the weights:
-``upstream_lines`` uses upstream's (1, 2, 5) and a few hundred lines on a
-392-px object's canvas; ``lines`` weights the scales (1, 0.5, 0.5) and draws
-about three times as many, so that the one-pixel scale carries the texture.
++-0.8 pi), else 0. The kinds (:data:`spec.OBJECT_KINDS`; their recipes:
+:data:`OBJECT_RECIPES`) differ in the weights: ``upstream_lines`` uses upstream's
+(1, 2, 5) and a few hundred lines on a 392-px object's canvas; ``lines`` weights the
+scales (1, 0.5, 0.5) and draws about three times as many, so that the one-pixel scale
+carries the texture.
 Why: under upstream's weights the 10-px blur dominates and an object is
 locally smooth, so a constant prediction at the right mean already scores
 amplitude SSIM 0.2-0.3 (upstream's collapsed arm scored 0.277); under
@@ -32,8 +33,9 @@ import torch
 from torch import Tensor
 
 from impl.study.fourier import gaussian_blur
+from spec.vocabulary import OBJECT_KINDS
 
-__all__ = ["OBJECT_KINDS", "ObjectRecipe", "grid_lines"]
+__all__ = ["OBJECT_RECIPES", "ObjectRecipe", "grid_lines"]
 
 SIGMAS = (1.0, 5.0, 10.0)
 AMPLITUDE_FLOOR = 0.1
@@ -47,11 +49,11 @@ class ObjectRecipe(NamedTuple):
     """Line segments per pixel of the (2M)² canvas."""
 
 
-OBJECT_KINDS: dict[str, ObjectRecipe] = {
+OBJECT_RECIPES: dict[str, ObjectRecipe] = {
     "lines": ObjectRecipe((1.0, 0.5, 0.5), 2e-3),
     "upstream_lines": ObjectRecipe((1.0, 2.0, 5.0), 6.5e-4),
 }
-"""The object families (``spec.config.ObjectKind`` names them)."""
+"""The recipe of each object family, one for each of :data:`spec.OBJECT_KINDS`."""
 
 
 def _line_canvas(gen: torch.Generator, side: int, n_lines: int) -> Tensor:
@@ -68,11 +70,11 @@ def grid_lines(
     gen: torch.Generator, size: int, kind: str = "lines", set_phi: bool = False
 ) -> Tensor:
     """One (size, size) complex128 object of family ``kind``, drawn from ``gen``."""
-    if kind not in OBJECT_KINDS:
-        raise ValueError(f"object kind {kind!r}: allowed are {sorted(OBJECT_KINDS)}")
+    if kind not in OBJECT_RECIPES:
+        raise ValueError(f"object kind {kind!r}: allowed are {list(OBJECT_KINDS)}")
     if isinstance(size, bool) or not isinstance(size, int) or size < 2:
         raise ValueError(f"size={size!r}: must be an int >= 2")
-    recipe = OBJECT_KINDS[kind]
+    recipe = OBJECT_RECIPES[kind]
     side = 2 * size
     canvas = _line_canvas(gen, side, max(1, round(recipe.density * side * side)))
     lo = size // 2

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-import typing
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +73,6 @@ def _optional_int(text: str) -> int | None:
 
 _optional_int.__name__ = "int or 'none'"  # argparse names the type in its error
 
-_c = typing.get_args
 CONFIG_FLAGS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "architecture": ("model", "architecture", {}),
     "N": ("model", "N", {"type": int}),
@@ -83,27 +81,27 @@ CONFIG_FLAGS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "fno_blocks": ("model", "fno_blocks", {"type": int}),
     "fno_modes": ("model", "fno_modes", {"type": int}),
     "max_hidden_channels": ("model", "max_hidden_channels", {"type": _optional_int}),
-    "stable_init": ("model", "stable_init", {"choices": _c(spec.StableInit)}),
+    "stable_init": ("model", "stable_init", {"choices": spec.STABLE_INITS}),
     "layerscale_init": ("model", "layerscale_init", {"type": float}),
     "epochs": ("training", "epochs", {"type": int}),
     "batch_size": ("training", "batch_size", {"type": int}),
     "lr": ("training", "learning_rate", {"type": float}),
-    "optimizer": ("training", "optimizer", {"choices": _c(spec.OptimizerName)}),
+    "optimizer": ("training", "optimizer", {"choices": spec.OPTIMIZER_NAMES}),
     "seed": ("training", "seed", {"type": int}),
     "nphotons": ("training", "nphotons", {"type": float}),
     "grad_clip": ("training", "gradient_clip_val", {"type": float}),
     "gradient_clip_algorithm": (
-        "training", "gradient_clip_algorithm", {"choices": _c(spec.ClipAlgorithm)},
+        "training", "gradient_clip_algorithm", {"choices": spec.CLIP_ALGORITHMS},
     ),
-    "loss": ("training", "loss_function", {"choices": _c(spec.LossFunction)}),
+    "loss": ("training", "loss_function", {"choices": spec.LOSS_FUNCTIONS}),
     "accumulate_grad_batches": ("training", "accumulate_grad_batches", {"type": int}),
-    "objects": ("data", "objects", {"choices": _c(spec.config.ObjectKind)}),
+    "objects": ("data", "objects", {"choices": spec.OBJECT_KINDS}),
     "object_size": ("data", "object_size", {"type": int}),
     "n_train_objects": ("data", "n_train_objects", {"type": int}),
     "n_test_objects": ("data", "n_test_objects", {"type": int}),
     "scan_stride": ("data", "scan_stride", {"type": int}),
     "set_phi": ("data", "set_phi", {"action": argparse.BooleanOptionalAction}),
-    "probe": ("data", "probe", {"choices": _c(spec.config.ProbeKind)}),
+    "probe": ("data", "probe", {"choices": spec.PROBE_KINDS}),
     "probe_file": ("data", "probe_file", {"metavar": "FILE.npy|FILE.npz"}),
     "probe_phase_std": ("data", "probe_phase_std", {"type": float}),
     "probe_correlation": ("data", "probe_correlation", {"type": float}),

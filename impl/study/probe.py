@@ -59,7 +59,7 @@ def make_probe(
         screen = gaussian_blur(noise, (correlation,))
         phase = phase_std * (screen - screen.mean()) / screen.std().clamp_min(1e-30)
     else:
-        raise ValueError(f"probe kind {kind!r}: allowed are 'diffuser', 'gaussian'")
+        raise ValueError(f"probe kind {kind!r}: allowed are {list(spec.PROBE_KINDS)}")
     return torch.polar(amplitude, phase).to(torch.complex64)
 
 

@@ -33,7 +33,6 @@ import json
 import math
 import re
 import sys
-import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,7 +97,7 @@ DEFAULT_ARMS: tuple[Arm, ...] = (
 
 COMPARE_FILES = ("comparison.json", "comparison.md", "curves.png", "reconstructions.png")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-_ALGORITHMS = typing.get_args(spec.ClipAlgorithm)
+_ALGORITHMS = spec.CLIP_ALGORITHMS
 
 
 def parse_arm(text: str) -> Arm:

@@ -140,7 +140,7 @@ def test_clip_grad_norm_grouping_helper_is_there() -> None:
     assert len(grouped) == 2
 
 
-@pytest.mark.parametrize("init", ["zero_gamma", "layerscale"])
+@pytest.mark.parametrize("init", spec.STABLE_INITS)
 def test_instance_norm_is_per_sample_in_eval_mode(init: str) -> None:
     """InstanceNorm2d's track_running_stats default and eval behaviour: no running statistics."""
     torch.manual_seed(0)

@@ -82,7 +82,7 @@ def test_every_config_flag_is_covered_here() -> None:
     assert covered == {"--" + dest.replace("_", "-") for dest in CONFIG_FLAGS}
 
 
-@pytest.mark.parametrize("algorithm", ["norm", "value", "agc"])
+@pytest.mark.parametrize("algorithm", spec.CLIP_ALGORITHMS)
 def test_gradient_clip_algorithm_flag_passes_through(algorithm: str) -> None:
     """RUN-001: --gradient-clip-algorithm {norm,value,agc} reaches the Torch training config."""
     config, _, _ = parse_args(["--gradient-clip-algorithm", algorithm, "--grad-clip", "0.01"])

@@ -67,7 +67,7 @@ def test_default_arms_are_stage_a(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert all(c.training.epochs == 2 and c.model.N == 16 for c, _ in seen)  # shared flags
 
 
-@pytest.mark.parametrize("algorithm", ["norm", "value", "agc"])
+@pytest.mark.parametrize("algorithm", spec.CLIP_ALGORITHMS)
 def test_torch_grad_clip_flags_are_forwarded(
     algorithm: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -17,7 +17,7 @@ import spec
 from impl.study.data import make_study_data
 from impl.study.fourier import diffraction_intensity, gaussian_blur
 from impl.study.losses import DiffractionLoss, as_complex_patches
-from impl.study.objects import OBJECT_KINDS, grid_lines
+from impl.study.objects import OBJECT_RECIPES, grid_lines
 from impl.study.probe import ProbeError, load_probe, make_probe, probe_for
 from impl.study.scan import ScanGrid, extract, merge_groups, stitch
 
@@ -31,7 +31,17 @@ def tiny(gridsize: int = 1, **data: object) -> spec.StudyConfig:
     )
 
 
-@pytest.mark.parametrize("kind", sorted(OBJECT_KINDS))
+def test_every_object_kind_has_one_recipe() -> None:
+    """The recipe table is keyed by exactly the contract's object kinds, in their order."""
+    assert tuple(OBJECT_RECIPES) == spec.OBJECT_KINDS
+
+
+def test_unknown_object_kind_names_the_allowed_ones() -> None:
+    with pytest.raises(ValueError, match=r"object kind 'dots': allowed are \['lines'"):
+        grid_lines(torch.Generator(), 64, "dots")
+
+
+@pytest.mark.parametrize("kind", spec.OBJECT_KINDS)
 def test_objects_amplitude_phase_and_texture(kind: str) -> None:
     gen = torch.Generator().manual_seed(0)
     obj = grid_lines(gen, 64, kind, set_phi=True)
@@ -196,7 +206,7 @@ def test_measured_amplitude_is_the_diffraction_of_probe_times_patch() -> None:
     assert float((clean - data.test.inputs).abs().max() / clean.max()) < 1e-3
 
 
-@pytest.mark.parametrize("kind", ["poisson", "mae"])
+@pytest.mark.parametrize("kind", spec.LOSS_FUNCTIONS)
 @pytest.mark.parametrize("gridsize", [1, 2])
 def test_loss_is_the_noise_floor_at_the_truth_and_grows_away(kind: str, gridsize: int) -> None:
     data = make_study_data(tiny(gridsize=gridsize))

@@ -54,7 +54,7 @@ def test_overlap_constraint_breaks_the_twin_of_a_symmetric_probe() -> None:
 @pytest.fixture(scope="module")
 def reports() -> dict[str, dict[str, Any]]:
     out = {}
-    for probe in ("diffuser", "gaussian"):
+    for probe in spec.PROBE_KINDS:
         data = make_study_data(task(probe))
         out[probe] = check_wellposedness(data, DiffractionLoss(data.probe, data.grid, "mae"))
     return out

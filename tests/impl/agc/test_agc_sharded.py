@@ -38,6 +38,7 @@ from conformance.properties.agc.sharded import (
     placement,
     run_ranks,
 )
+from impl._compat import TORCH_VERSION, comm_debug_mode, dtensor_api
 from impl.distributed import fsdp2_problem
 from spec.reference import agc_reference
 
@@ -48,26 +49,6 @@ pytestmark = [
     ),
     pytest.mark.skipif(sys.platform == "win32", reason="the rank processes are forked"),
 ]
-
-
-def _dtensor_api() -> Any:
-    try:
-        import torch.distributed.tensor as api
-
-        api.distribute_tensor  # noqa: B018 - torch 2.4 has the package without DTensor
-        return api
-    except (ImportError, AttributeError):
-        import torch.distributed._tensor as api  # torch 2.4
-
-        return api
-
-
-def _comm_mode() -> Any:
-    try:
-        from torch.distributed.tensor.debug import CommDebugMode
-    except ImportError:
-        from torch.distributed._tensor.debug import CommDebugMode  # type: ignore[no-redef]
-    return CommDebugMode()
 
 
 HOST_READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "numpy")
@@ -94,7 +75,7 @@ def _host_reads(seen: list[str]) -> Any:
 def _measured(call: Callable[[], Any]) -> tuple[Any, dict[str, int], list[str]]:
     """``call()``, the collectives it made by kind, and the host reads it made."""
     reads: list[str] = []
-    mode = _comm_mode()
+    mode = comm_debug_mode()
     with mode, _host_reads(reads):
         out = call()
     counts: dict[str, int] = {}
@@ -232,7 +213,7 @@ def _short(placements: Any) -> tuple[str, ...]:
 def _distributed_layouts(rank: int, world: int, names: str) -> dict[str, Any]:
     """The Mixed tensors laid out with ``distribute_tensor`` on a 1-D mesh: AGC with the
     declared unit axes, error_if_nonfinite, and the dispatch."""
-    api = _dtensor_api()
+    api = dtensor_api()
     mesh = api.init_device_mesh("cpu", (world,))
     pairs = _mixed_tensors(seed=3)
     axes = _unit_axes([p for p, _ in pairs])
@@ -306,7 +287,7 @@ def _distributed_layouts(rank: int, world: int, names: str) -> dict[str, Any]:
 
 def _refusals(rank: int, world: int) -> dict[str, str]:
     """A Partial gradient and mismatched placements are refused, on every rank alike."""
-    api = _dtensor_api()
+    api = dtensor_api()
     mesh = api.init_device_mesh("cpu", (world,))
     out = {}
     p = nn.Parameter(api.distribute_tensor(torch.ones(4, 2), mesh, [placement("S0")]))
@@ -476,11 +457,10 @@ def test_norm_on_real_dtensors_is_torch_bit_for_bit(two: list[dict[str, Any]], n
     DTensor norm of float64 shards takes another path: 2.4.1's is only float32-accurate (7e-7
     measured on a float64-only set), 2.9.1's differs from 2.13's by ~1e-8 relative (5.7e-12 on
     gradients of 1e-3; on plain tensors the two agree bit for bit there too)."""
-    version = tuple(int(x) for x in torch.__version__.split(".")[:2])
     for r in two:
         got = r[f"layout_{names}"]["torch_norm"]
         for a, b in zip(got["mine"], got["torch"], strict=True):
-            if a.dtype == torch.float64 and version < (2, 13) and names != "R":
+            if a.dtype == torch.float64 and TORCH_VERSION < (2, 13) and names != "R":
                 _close([a], [b], f"'norm' vs torch {torch.__version__}'s (float64)", 1e-6)
             else:
                 assert torch.equal(a, b), (a.dtype, (a - b).abs().max())
@@ -540,7 +520,7 @@ def test_layouts_nonfinite_raises_on_every_rank(two: list[dict[str, Any]], names
 
 
 @pytest.mark.parametrize("names", ["S0", "S1", "R"])
-@pytest.mark.parametrize("algorithm", ["norm", "value", "agc"])
+@pytest.mark.parametrize("algorithm", spec.CLIP_ALGORITHMS)
 def test_layouts_dispatch_equals_unsharded(
     two: list[dict[str, Any]], names: str, algorithm: str
 ) -> None:
@@ -629,7 +609,7 @@ def _mesh_names(shape: tuple[int, ...], layout: tuple[str, str]) -> tuple[str, s
 
 
 def _four(rank: int, world: int) -> dict[str, Any]:
-    api = _dtensor_api()
+    api = dtensor_api()
     mesh = api.init_device_mesh("cpu", (2, 2))
     out: dict[str, Any] = {"coords": tuple(int(c) for c in mesh.get_coordinate())}
     for name, layout in MESH_LAYOUTS.items():

@@ -10,6 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import spec
 from impl.blocks import InstanceNorm2dAnySize, PtychoBlock, StablePtychoBlock
 
 KINDS = ("normal", "constant", "large", "tiny")
@@ -85,7 +86,7 @@ def _zero_mean_violation(block: torch.nn.Module, x: torch.Tensor) -> float:
 @settings(max_examples=40)
 @given(
     c=cases.filter(lambda c: c["kind"] != "large"),
-    init=st.sampled_from(["zero_gamma", "layerscale"]),
+    init=st.sampled_from(spec.STABLE_INITS),
     gamma=st.floats(0.1, 10.0),
 )
 def test_zero_mean_update(c: dict[str, int], init: str, gamma: float) -> None:
@@ -199,7 +200,7 @@ def test_one_by_one_grid() -> None:
     assert InstanceNorm2dAnySize(3)(torch.randn(2, 3, 1, 1)).abs().max() == 0
 
 
-@pytest.mark.parametrize("init", ["zero_gamma", "layerscale"])
+@pytest.mark.parametrize("init", spec.STABLE_INITS)
 def test_stable_branch_trainable_from_init(init: str) -> None:
     """BLK-011: one SGD step on a regression loss moves the block off its initial map."""
     torch.manual_seed(0)

@@ -83,7 +83,7 @@ def _tree(model: torch.nn.Module) -> dict[str, tuple[type, dict[str, tuple[int, 
 
 
 @settings(max_examples=15)
-@given(args=generator_args(), init=st.sampled_from(["zero_gamma", "layerscale"]))
+@given(args=generator_args(), init=st.sampled_from(spec.STABLE_INITS))
 def test_stable_hybrid_is_hybrid_but_for_the_block(args: dict[str, Any], init: str) -> None:
     """BLK-013: same tree, types and shapes outside the blocks; every block stable."""
     plain = _tree(_build(HybridUNOGenerator, args))
@@ -216,7 +216,7 @@ def _numel(model: torch.nn.Module) -> int:
 @settings(max_examples=25)
 @given(
     args=generator_args(),
-    stable_init=st.sampled_from([None, "zero_gamma", "layerscale"]),
+    stable_init=st.sampled_from([None, *spec.STABLE_INITS]),
     sized=st.booleans(),
 )
 def test_parameter_count_closed_form(
@@ -242,14 +242,14 @@ def model_configs(draw: st.DrawFn) -> spec.ModelConfig:
     blocks = draw(st.integers(1, 3))
     width = draw(st.integers(1, 4))
     return spec.ModelConfig(
-        architecture=draw(st.sampled_from(["hybrid", "stable_hybrid"])),
+        architecture=draw(st.sampled_from(spec.BUILTIN_ARCHITECTURES)),
         N=2 ** (blocks - 1) * draw(st.integers(1, 4)),
         gridsize=draw(st.integers(1, 2)),
         fno_width=width,
         fno_blocks=blocks,
         fno_modes=draw(st.integers(1, 6)),
         max_hidden_channels=draw(st.one_of(st.none(), st.integers(width, 2 * width))),
-        stable_init=draw(st.sampled_from(["zero_gamma", "layerscale"])),
+        stable_init=draw(st.sampled_from(spec.STABLE_INITS)),
     )
 
 

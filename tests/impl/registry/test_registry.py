@@ -34,20 +34,30 @@ from impl.registry import (
 GROUP = spec.ENTRY_POINT_GROUP
 
 
-@pytest.fixture(autouse=True)
-def registry_names_provider(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each test sees the provider `import impl` installs, whatever other tests did to it."""
-    monkeypatch.setattr(spec.config, "_architecture_provider", registry.architecture_names)
+def test_builtin_table_is_the_contract_set() -> None:
+    """REG-001: one class for each built-in name of the vocabulary, and no other."""
+    assert tuple(registry.BUILTIN) == spec.BUILTIN_ARCHITECTURES
 
 
-def test_import_installs_the_architecture_provider() -> None:
-    """REG-005: importing impl (in a fresh interpreter) ties ModelConfig to the registry."""
+def test_a_runtime_name_validates_in_a_fresh_interpreter() -> None:
+    """REG-005: a name registered at run time is accepted by ModelConfig, and no longer once
+    unregistered, with spec imported before impl."""
     code = (
-        "import spec, impl\n"
-        "assert spec.config._architecture_provider is impl.registry.architecture_names\n"
+        "import spec\n"
+        "from pydantic import ValidationError\n"
+        "def accepted(name):\n"
+        "    try:\n"
+        "        spec.ModelConfig(architecture=name)\n"
+        "    except ValidationError:\n"
+        "        return False\n"
+        "    return True\n"
+        "assert not accepted('fresh')\n"
+        "import impl, torch\n"
         "@impl.register('fresh')\n"
-        "class Fresh(__import__('torch').nn.Module): pass\n"
-        "assert spec.ModelConfig(architecture='fresh').architecture == 'fresh'\n"
+        "class Fresh(torch.nn.Module): pass\n"
+        "assert accepted('fresh') and 'fresh' in impl.available()\n"
+        "impl.registry.unregister('fresh')\n"
+        "assert not accepted('fresh')\n"
     )
     root = Path(__file__).resolve().parents[3]
     done = subprocess.run(
@@ -94,7 +104,7 @@ def plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[En
         )
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "_entry_points", lambda: list(declared))
+    monkeypatch.setattr(spec.architectures, "_read_entry_points", lambda: tuple(declared))
     registry.refresh_plugins()
     declared.append(EntryPoint("good", f"{module}:PluginGenerator", GROUP))
     yield declared
@@ -122,7 +132,7 @@ def test_stable_hybrid_resolves() -> None:
     gen = resolve_generator("stable_hybrid")(1, 2, 2, 2, 2, 1)
     blocks = [m for m in gen.modules() if isinstance(m, PtychoBlock)]
     assert len(blocks) == 3 and all(isinstance(b, StablePtychoBlock) for b in blocks)
-    assert {"hybrid", "stable_hybrid"} <= set(available())
+    assert set(spec.BUILTIN_ARCHITECTURES) <= set(available())
     assert impl.available is available and impl.registry is registry
 
 
@@ -166,7 +176,7 @@ def test_register_resolve_and_config(registered: list[str]) -> None:
         spec.ModelConfig(architecture="minimal")
 
 
-@pytest.mark.parametrize("taken", ["hybrid", "stable_hybrid", "again"])
+@pytest.mark.parametrize("taken", [*spec.BUILTIN_ARCHITECTURES, "again"])
 def test_taken_name_rejected(taken: str, registered: list[str]) -> None:
     """REG-004: ValueError naming the name; the existing entry stays."""
     register("again")(Minimal)
@@ -240,7 +250,7 @@ def test_plugin_cannot_shadow_a_builtin(plugins: list[EntryPoint], registered: l
     """A plugin declaring a taken name is ignored with a warning naming it."""
     plugins.append(EntryPoint("hybrid", "somewhere:Else", GROUP))
     with pytest.warns(RuntimeWarning, match=r"entry point 'hybrid' = 'somewhere:Else'"):
-        assert available() == ["good", "hybrid", "stable_hybrid"]
+        assert available() == sorted(["good", *spec.BUILTIN_ARCHITECTURES])
     assert resolve_generator("hybrid") is HybridUNOGenerator
     with pytest.raises(ValueError, match="declared by plugin entry point 'good'"):
         register("good")(Minimal)

@@ -29,8 +29,8 @@ def test_strategies_cover_every_field(side: str) -> None:
 @pytest.mark.parametrize("model", [spec.TorchTrainingConfig, spec.TFTrainingConfig])
 def test_cfg_001_allowed_algorithms(model: type) -> None:
     annotation = model.model_fields["gradient_clip_algorithm"].annotation
-    assert set(typing.get_args(annotation)) == {"norm", "value", "agc"}
-    for algo in ("norm", "value", "agc"):
+    assert typing.get_args(annotation) == spec.CLIP_ALGORITHMS
+    for algo in spec.CLIP_ALGORITHMS:
         assert model(gradient_clip_algorithm=algo).gradient_clip_algorithm == algo
 
 
@@ -130,16 +130,14 @@ class TestModelConfig:
         assert "architecture" in text and "'stable_hybird'" in text
         assert "did you mean 'stable_hybrid'" in text and "'hybrid'" in text
 
-    def test_architecture_provider_hook(self) -> None:
-        previous = spec.set_architecture_provider(lambda: frozenset({"hybrid", "mine"}))
+    def test_declared_architecture_accepted_until_withdrawn(self) -> None:
+        spec.declare_architecture("mine")
         try:
             assert spec.ModelConfig(architecture="mine").architecture == "mine"
-            with pytest.raises(ValidationError):
-                spec.ModelConfig(architecture="stable_hybrid")
+            assert "mine" in spec.known_architectures()
         finally:
-            spec.set_architecture_provider(previous)
-        assert spec.ModelConfig(architecture="stable_hybrid").architecture == "stable_hybrid"
-        with pytest.raises(ValidationError):
+            spec.withdraw_architecture("mine")
+        with pytest.raises(ValidationError, match="unknown architecture 'mine'"):
             spec.ModelConfig(architecture="mine")
 
     @given(width=st.integers(1, 512), cap=st.integers(1, 512))

@@ -22,7 +22,7 @@ def study_configs(draw: st.DrawFn) -> spec.StudyConfig:
         fno_width=width,
         fno_blocks=draw(st.integers(1, 6)),
         max_hidden_channels=draw(st.one_of(st.none(), st.integers(width, 1024))),
-        stable_init=draw(st.sampled_from(["zero_gamma", "layerscale"])),
+        stable_init=draw(st.sampled_from(spec.STABLE_INITS)),
         layerscale_init=draw(st.floats(1e-9, 1.0)),
     )
     return spec.StudyConfig(
