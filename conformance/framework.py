@@ -51,6 +51,7 @@ __all__ = [
     "HARNESS_DIR",
     "Attempt",
     "Property",
+    "Root",
     "Targets",
     "attempt",
     "conformance_property",
@@ -166,6 +167,24 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Attempt:
 
 
 @dataclass(frozen=True)
+class Root:
+    """A property's root-cause role: it isolates one fact, so other failures may follow from it.
+
+    >>> Root(rank=3).rank, Root(rank=3).condition is None
+    (3, True)
+
+    ``rank`` orders the roots, most basic first (lower is more basic; no two alike); a
+    failure is put to the roots ranked before it (:mod:`conformance._internal.causes`).
+    ``condition``, where given, takes the root's condition out of an example without changing
+    what the rule expects (e.g. lifts weight norms below eps): a failure follows from such a
+    root only if it goes away without the condition.
+    """
+
+    rank: int
+    condition: Callable[[Any], Any] | None = None
+
+
+@dataclass(frozen=True)
 class Property:
     """One checkable property of one clause: what is done to the targets, what is decided."""
 
@@ -190,6 +209,11 @@ class Property:
     """The module a worker imports to find this property (default: the act's module)."""
     examples: Sequence[Any] | Callable[[Domain], Sequence[Any]] = ()
     """Explicit examples run before the drawn ones (or a function of the domain giving them)."""
+    root: Root | None = None
+    """Its root-cause role (None: it is not a root), see :class:`Root`."""
+    rule: bool = False
+    """Whether it is *the* rule a root's failure is put back to once the root's condition is
+    taken out (at most one property says so; see :mod:`conformance._internal.causes`)."""
 
     @property
     def home(self) -> str:
@@ -243,10 +267,13 @@ def conformance_property(
     name: str | None = None,
     doc: str | None = None,
     examples: Sequence[Any] | Callable[[Domain], Sequence[Any]] = (),
+    root: Root | None = None,
+    rule: bool = False,
 ) -> Callable[[Callable[[Any, Any], None]], Callable[[Any, Any], None]]:
     """Register the decorated ``decide(example, observation)`` with its ``act`` (module doc).
 
-    The property id is ``<module>.<name>`` (``name`` defaults to the function's name).
+    The property id is ``<family stem>.<name>`` (``name`` defaults to the function's name);
+    ``root`` / ``rule`` declare its root-cause role (:class:`Root`, :attr:`Property.rule`).
     """
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
@@ -269,6 +296,8 @@ def conformance_property(
             doc=text.strip().splitlines()[0] if text.strip() else "",
             module=module,
             examples=examples,
+            root=root,
+            rule=rule,
         )
         return decide
 

@@ -11,6 +11,9 @@ eps guard) and a rank-0/1 tensor. A failure follows from such a root only if it 
 once the condition is taken out; and the root's own failure follows from the unit rule
 when the rule still fails without the condition. The report then opens with the failing
 clauses that follow from no other (:meth:`conformance.report.Report.root_causes`).
+
+Each property declares its role itself: ``root=Root(rank, condition)`` or ``rule=True`` of
+:func:`~conformance.framework.conformance_property`; :func:`roots_of` derives the lists.
 """
 
 from __future__ import annotations
@@ -20,38 +23,50 @@ from typing import Any
 
 from conformance._internal.host import WorkerCrashed, WorkerTimeout
 from conformance._internal.session import Session
-from conformance.properties import Property
+from conformance.properties import PROPERTIES, Property
 from conformance.report import Result
-from conformance.strategies.tensors import LocalityCase, as_rank2, lift_small_weights
+from conformance.strategies.tensors import LocalityCase
 
-__all__ = ["CONDITIONS", "ROOTS", "explain"]
+__all__ = ["CONDITIONS", "ROOTS", "explain", "roots_of"]
 
-ROOTS: tuple[str, ...] = (
-    "agc.weights_untouched",
-    "agc.eps_guard",
-    "agc.zero_grad_stays_zero",
-    "agc.default_axis_is_dim0",
-    "agc.unit_locality",
-    "agc.rank_le1_is_one_unit",
-    "agc.unit_rule",
-    "agc.clipped_units_on_bound",
-    "agc.unclipped_units_bitwise",
-    "blocks.real_output",
-    "blocks.both_frequency_corners",
-    "blocks.forward_shape",
-    "blocks.identity_at_init",
-    "blocks.output_shape",
-    "blocks.stable_output_shape",
-)
-"""Properties that isolate one fact each, most basic first."""
 
-CONDITIONS: dict[str, Callable[[Any], Any]] = {
-    "agc.eps_guard": lift_small_weights,
-    "agc.rank_le1_is_one_unit": as_rank2,
-}
+def roots_of(
+    properties: Sequence[Property],
+) -> tuple[tuple[str, ...], dict[str, Callable[[Any], Any]], str | None]:
+    """What ``properties`` declare of their root-cause roles (``root=Root(...)``, ``rule=True``):
+    the root ids ordered by rank (most basic first), each root's condition-removing transform
+    (:data:`CONDITIONS`), and the rule's id (None when none declares it).
+
+    >>> from conformance.properties import PROPERTIES
+    >>> roots, conditions, rule = roots_of(PROPERTIES)
+    >>> roots[0], sorted(conditions), rule
+    ('agc.weights_untouched', ['agc.eps_guard', 'agc.rank_le1_is_one_unit'], 'agc.unit_rule')
+    """
+    declared = [(p.id, p.root) for p in properties if p.root is not None]
+    ranks: dict[int, str] = {}
+    for pid, root in declared:
+        if root.rank in ranks:
+            raise ValueError(
+                f"properties {ranks[root.rank]} and {pid} declare the same root rank "
+                f"{root.rank}: each root needs a rank of its own"
+            )
+        ranks[root.rank] = pid
+    roots = tuple(ranks[r] for r in sorted(ranks))
+    conditions = {pid: root.condition for pid, root in declared if root.condition is not None}
+    rules = [p.id for p in properties if p.rule]
+    if len(rules) > 1:
+        raise ValueError(f"properties {rules} all declare rule=True: at most one may")
+    return roots, conditions, (rules[0] if rules else None)
+
+
+ROOTS: tuple[str, ...]
+"""Properties that isolate one fact each, most basic first (from their ``root=`` declarations)."""
+CONDITIONS: dict[str, Callable[[Any], Any]]
 """Root -> a transform of an example that removes the root's condition (None: not there)."""
+_RULE: str | None
+"""The property a root's failure is put back to without its condition (``rule=True``)."""
+ROOTS, CONDITIONS, _RULE = roots_of(PROPERTIES)
 
-_RULE = "agc.unit_rule"
 _CALL_LIMIT = 30.0
 
 Lookup = Callable[[str], Property | None]
@@ -97,7 +112,7 @@ def _cause(
             continue  # it still fails without the root's condition: not its cause
         return basic.clause
     remove = CONDITIONS.get(result.property)
-    rule = lookup(_RULE)
+    rule = None if _RULE is None else lookup(_RULE)
     if remove is None or rule is None or rule.clause == result.clause:
         return None
     if _fails_on(rule, remove(example), session):

@@ -1,9 +1,12 @@
-"""Float64 copies and dtype tolerances shared by the gradient-clipping properties.
+"""Float64 copies, unit norms and dtype tolerances shared by the gradient-clipping properties.
 
 >>> import torch
 >>> from conformance.properties._numeric import as64, unit_rows
 >>> unit_rows(as64(torch.ones(2, 3))).shape
 (2, 3)
+
+The tolerances here say how far a result may be; :mod:`conformance.properties._assertions`
+compares and words the violation.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ __all__ = [
     "as64",
     "atol",
     "band",
-    "bits",
     "dtype_of",
     "grads64",
     "ratios",
@@ -124,12 +126,3 @@ def ratios(weight: Array, grad: Array, clip_factor: float, eps: float) -> tuple[
     g_norm = _norms(unit_rows(grad))
     bound = clip_factor * np.maximum(w_norm, eps)
     return g_norm / bound, bound
-
-
-def bits(t: torch.Tensor) -> bytes:
-    """The raw bytes of ``t``'s values in logical order (bitwise comparison, NaN included)."""
-    flat = t.detach().cpu().resolve_conj().reshape(-1)
-    if flat.is_complex():
-        flat = torch.view_as_real(flat).reshape(-1)
-    same_size = {2: torch.int16, 4: torch.int32, 8: torch.int64}[flat.element_size()]
-    return bytes(flat.view(same_size).numpy().tobytes())

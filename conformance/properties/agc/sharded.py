@@ -38,17 +38,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from conformance._internal.compat import dtensor_api
 from conformance.domain import Domain, NotApplicable
 from conformance.framework import Targets, conformance_property
 from conformance.properties.agc.dispatch import (
+    ALGORITHMS,
     agc_matches_reference,
     no_clipping_at_nonpositive,
     norm_matches_torch,
     value_matches_torch,
 )
-from conformance.properties.agc.rule import matches_reference
+from conformance.properties.agc.exactness import matches_reference
 from conformance.strategies.tensors import (
-    CLIP_ALGORITHMS,
     REAL,
     AGCCase,
     ClipCase,
@@ -58,6 +59,7 @@ from conformance.strategies.tensors import (
 )
 
 __all__ = [
+    "DISPATCH_DECISIONS",
     "RankError",
     "ShardedCase",
     "as_dtensor",
@@ -221,15 +223,12 @@ def _check(rank: int, chunks: list[bytes], pid: int) -> None:
 
 
 def placement(name: str) -> Any:
-    """``'S<d>'`` -> ``Shard(d)``, ``'R'`` -> ``Replicate()`` (torch 2.4: the private module)."""
-    try:
-        from torch.distributed.tensor import Replicate, Shard
-    except ImportError:  # torch 2.4
-        from torch.distributed._tensor import Replicate, Shard
+    """``'S<d>'`` -> ``Shard(d)``, ``'R'`` -> ``Replicate()`` (of :func:`dtensor_api`)."""
+    api = dtensor_api()
     if name == "R":
-        return Replicate()
+        return api.Replicate()
     if name.startswith("S") and name[1:].isdigit():
-        return Shard(int(name[1:]))
+        return api.Shard(int(name[1:]))
     raise ValueError(f"placement {name!r}: allowed are 'R' and 'S<dim>' (e.g. 'S0')")
 
 
@@ -327,7 +326,7 @@ def _meshes(world: int) -> list[tuple[int, ...]]:
 @st.composite
 def _sharded_cases(draw: st.DrawFn, world: int, domain: Domain, algorithm: bool) -> ShardedCase:
     if algorithm:
-        call = draw(clip_cases(CLIP_ALGORITHMS, domain.only(REAL), domain=domain, values=_VALUES))
+        call = draw(clip_cases(ALGORITHMS, domain.only(REAL), domain=domain, values=_VALUES))
         case, name, value = call.case, call.algorithm, call.value
     else:
         dtypes = domain.only(REAL)
@@ -346,6 +345,8 @@ def _sharded_cases(draw: st.DrawFn, world: int, domain: Domain, algorithm: bool)
 
 
 _VALUES = st.sampled_from([1.0, 0.01, 0.1, 1e-3, 10.0, None, 0.0])
+_EXPLICIT_VALUES = {"norm": 0.1, "value": 0.5, "agc": 0.01}
+"""The value of each algorithm's explicit example: every unit of :func:`_spanning` clips."""
 
 
 def _strategy(algorithm: bool) -> Callable[[Domain], Any]:
@@ -386,8 +387,9 @@ def _explicit(algorithm: bool) -> Callable[[Domain], tuple[ShardedCase, ...]]:
         layouts = (("S1",), ("S0",))
         if not algorithm:
             return (ShardedCase(case, (world,), layouts),)
-        calls = (("norm", 0.1), ("value", 0.5), ("agc", 0.01))
-        return tuple(ShardedCase(case, (world,), layouts, a, v) for a, v in calls)
+        return tuple(
+            ShardedCase(case, (world,), layouts, a, _EXPLICIT_VALUES[a]) for a in ALGORITHMS
+        )
 
     return make
 
@@ -395,21 +397,11 @@ def _explicit(algorithm: bool) -> Callable[[Domain], tuple[ShardedCase, ...]]:
 # --- worker side: the ranks -------------------------------------------------------------------
 
 
-def _api() -> Any:
-    """torch's DTensor API: ``torch.distributed.tensor`` (2.5+) or ``._tensor`` (2.4)."""
-    import importlib
-
-    api = importlib.import_module("torch.distributed.tensor")
-    if not hasattr(api, "distribute_tensor"):  # torch 2.4 has the package, without DTensor
-        api = importlib.import_module("torch.distributed._tensor")
-    return api
-
-
 def _warm() -> None:
     """Import here, once per worker, what every rank would import again for each example:
     the DTensor API (~0.5 s) and torch._dynamo, which DTensor.from_local loads on first use
     (~0.6 s)."""
-    _api()
+    dtensor_api()
     with contextlib.suppress(ImportError):
         import torch._dynamo  # noqa: F401
 
@@ -418,7 +410,7 @@ def as_dtensor(full: Any, mesh: Any, names: tuple[str, ...]) -> Any:
     """``full`` (the same on every rank) as a DTensor on ``mesh`` laid out as ``names``: this
     rank's part (:func:`local_part`), made without a collective (torch 2.4's gloo cannot
     broadcast or scatter complex tensors, which ``distribute_tensor`` does)."""
-    api = _api()
+    api = dtensor_api()
     coords = tuple(int(c) for c in mesh.get_coordinate())
     part = local_part(full, tuple(mesh.mesh.shape), coords, names).contiguous()
     placements = [placement(n) for n in names]
@@ -431,7 +423,7 @@ def _rank_call(rank: int, world: int, fn: Any, ex: ShardedCase) -> dict[str, Any
     """In one rank: the example's parameters as DTensors, one call of the target, the parts."""
     import torch
 
-    api = _api()
+    api = dtensor_api()
     mesh = api.init_device_mesh("cpu", ex.mesh)
     params = []
     for p, names in zip(ex.case.make_params(), ex.layouts, strict=True):
@@ -507,6 +499,14 @@ def agc_equals_unsharded(ex: ShardedCase, seen: dict[str, Any]) -> None:
         raise AssertionError(f"sharded on mesh {ex.mesh} as {ex.layouts}: {error}") from None
 
 
+DISPATCH_DECISIONS: dict[str, Callable[[ClipCase, dict[str, Any]], None]] = {
+    "norm": norm_matches_torch,
+    "value": value_matches_torch,
+    "agc": agc_matches_reference,
+}
+"""The unsharded dispatch property that decides each algorithm (one per ``spec.ClipAlgorithm``)."""
+
+
 @conformance_property(
     "AGC-036",
     roles=("clip",),
@@ -522,11 +522,7 @@ def clip_equals_unsharded(ex: ShardedCase, seen: dict[str, Any]) -> None:
     if ex.value is None or ex.value <= 0:
         decide: Callable[[ClipCase, dict[str, Any]], None] = no_clipping_at_nonpositive
     else:
-        decide = {
-            "norm": norm_matches_torch,
-            "value": value_matches_torch,
-            "agc": agc_matches_reference,
-        }[call.algorithm]
+        decide = DISPATCH_DECISIONS[call.algorithm]
     try:
         decide(call, observed)
     except AssertionError as error:

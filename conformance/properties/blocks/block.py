@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from conformance.domain import Domain, NotApplicable
-from conformance.framework import Targets, attempt, conformance_property
+from conformance.framework import Root, Targets, attempt, conformance_property
 from conformance.strategies.blocks import (
     BadBlockArgument,
     BlockCase,
@@ -118,7 +118,12 @@ def _shape_kept(case: BlockCase, seen: dict[str, Any]) -> None:
 
 
 @conformance_property(
-    "BLK-006", roles=("block",), strategy=_cases(), max_examples=40, act=_act_forward
+    "BLK-006",
+    roles=("block",),
+    strategy=_cases(),
+    max_examples=40,
+    act=_act_forward,
+    root=Root(rank=120),
 )
 def forward_shape(case: BlockCase, seen: dict[str, Any]) -> None:
     """A block keeps shape and dtype and stays finite, in training and evaluation mode."""
@@ -134,7 +139,12 @@ def one_by_one_grid(case: BlockCase, seen: dict[str, Any]) -> None:
 
 
 @conformance_property(
-    "BLK-007", roles=("block",), strategy=_cases(), max_examples=40, act=_act_forward
+    "BLK-007",
+    roles=("block",),
+    strategy=_cases(),
+    max_examples=40,
+    act=_act_forward,
+    root=Root(rank=130),
 )
 def identity_at_init(case: BlockCase, seen: dict[str, Any]) -> None:
     """A freshly built block returns its input unchanged (zero-gamma init)."""

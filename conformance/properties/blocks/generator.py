@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from conformance.framework import Targets, attempt, conformance_property
+from conformance.framework import Root, Targets, attempt, conformance_property
 from conformance.properties.blocks.block import norm_layers, tensor_facts
 from conformance.strategies.blocks import GeneratorCase, bad_generator_inputs, generator_cases
 
@@ -60,7 +60,12 @@ def _cases(**kw: Any) -> Any:
 
 
 @conformance_property(
-    "BLK-012", roles=("generator",), strategy=_cases(), max_examples=20, act=_act_output
+    "BLK-012",
+    roles=("generator",),
+    strategy=_cases(),
+    max_examples=20,
+    act=_act_output,
+    root=Root(rank=140),
 )
 def output_shape(case: GeneratorCase, seen: dict[str, Any]) -> None:
     """(B, C, H, W) -> finite (B, H, W, C, 2) of the same dtype (one channel in, real/imag out)."""
@@ -73,6 +78,7 @@ def output_shape(case: GeneratorCase, seen: dict[str, Any]) -> None:
     strategy=_cases(),
     max_examples=20,
     act=_act_stable_output,
+    root=Root(rank=150),
 )
 def stable_output_shape(case: GeneratorCase, seen: dict[str, Any]) -> None:
     """The stable generator: (B, C, H, W) -> finite (B, H, W, C, 2)."""

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from conformance.domain import Domain, NotApplicable
-from conformance.framework import Targets, conformance_property
+from conformance.framework import Root, Targets, conformance_property
 from conformance.properties.blocks.block import tensor_facts
 from conformance.strategies.layers import (
     PlainBlockCase,
@@ -82,7 +82,11 @@ def _real_output(case: SpectralCase, seen: dict[str, Any]) -> None:
 
 
 @conformance_property(
-    "BLK-001", roles=("spectral_conv",), strategy=_plan(spectral_cases), act=_act_forward
+    "BLK-001",
+    roles=("spectral_conv",),
+    strategy=_plan(spectral_cases),
+    act=_act_forward,
+    root=Root(rank=100),
 )
 def real_output(case: SpectralCase, seen: dict[str, Any]) -> None:
     """A real (B, in, H, W) input gives a finite real (B, out, H, W) output of its dtype."""
@@ -167,7 +171,11 @@ def _corners(case: WaveCase, seen: dict[str, Any]) -> None:
 
 
 @conformance_property(
-    "BLK-003", roles=("spectral_conv",), strategy=_plan(wave_cases), act=_act_waves
+    "BLK-003",
+    roles=("spectral_conv",),
+    strategy=_plan(wave_cases),
+    act=_act_waves,
+    root=Root(rank=110),
 )
 def both_frequency_corners(case: WaveCase, seen: dict[str, Any]) -> None:
     """Each kept plane wave (k, l), negative k included, gets a response at (k, l) and nothing

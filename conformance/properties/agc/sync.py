@@ -1,0 +1,96 @@
+"""Properties of host synchronisation (AGC-025): the call reads no tensor value on the host.
+
+>>> import torch
+>>> from conformance.properties.agc.sync import count_host_reads
+>>> count_host_reads(lambda: torch.ones(2).sum().item())
+(2.0, ['item'])
+
+On an accelerator, reading a tensor's value on the host (``.item()``, ``bool(t)``, ...)
+waits for the device; the act counts such reads (:func:`count_host_reads`, also used by
+the training step's TRN-008) during one call of the target.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from conformance.framework import Targets, conformance_property
+from conformance.properties.agc._cases import real
+from conformance.strategies.tensors import AGCCase
+
+__all__ = ["HOST_READS", "count_host_reads"]
+
+HOST_READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy")
+"""Tensor methods that read a value on the host (a device sync on an accelerator)."""
+
+
+def count_host_reads(fn: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """Act helper: run ``fn`` with every :data:`HOST_READS` method counted; (result, reads)."""
+    calls: list[str] = []
+    saved = {name: getattr(torch.Tensor, name) for name in HOST_READS}
+
+    def spy(name: str) -> Any:
+        original = saved[name]
+
+        def wrapper(self: torch.Tensor, *a: Any, **k: Any) -> Any:
+            calls.append(name)
+            return original(self, *a, **k)
+
+        return wrapper
+
+    try:
+        for name in HOST_READS:
+            setattr(torch.Tensor, name, spy(name))
+        result = fn()
+    finally:
+        for name, original in saved.items():
+            setattr(torch.Tensor, name, original)
+    return result, calls
+
+
+def _act_sync(targets: Targets, case: AGCCase) -> dict[str, Any]:
+    params = case.make_params()
+    result, reads = count_host_reads(
+        lambda: targets.agc(params, clip_factor=case.clip_factor, eps=case.eps)
+    )
+    return {
+        "reads": reads,
+        "returned": type(result).__name__,
+        "tensor": isinstance(result, torch.Tensor),
+    }
+
+
+# AGC-025's two properties decide on the same observation of one call (same act, strategy).
+
+
+@conformance_property(
+    "AGC-025",
+    roles=("agc",),
+    strategy=real(none_grads=False, containers=("list",)),
+    act=_act_sync,
+    max_examples=5,
+)
+def no_host_sync(case: AGCCase, seen: dict[str, Any]) -> None:
+    """The call reads no tensor value on the host."""
+    if seen["reads"]:
+        counts = {n: seen["reads"].count(n) for n in dict.fromkeys(seen["reads"])}
+        raise AssertionError(
+            f"the call read tensors on the host: {counts} (each a device sync on a GPU); "
+            f"case {case!r}"
+        )
+
+
+@conformance_property(
+    "AGC-025",
+    roles=("agc",),
+    strategy=real(none_grads=False, containers=("list",)),
+    act=_act_sync,
+    max_examples=5,
+)
+def count_returned(case: AGCCase, seen: dict[str, Any]) -> None:
+    """The number of clipped units comes back as a tensor (reading it is the caller's sync)."""
+    if not seen["tensor"]:
+        raise AssertionError(f"it returned {seen['returned']}, not a tensor of clipped units")
