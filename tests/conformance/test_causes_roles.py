@@ -80,7 +80,9 @@ _ALTERNATIVES = "|".join(_STEMS)
 _QUOTED = re.compile(rf"""["']({_ALTERNATIVES})\.([A-Za-z_][A-Za-z_0-9]*)["']""")
 
 _EXTENSIONS = {"py", "json", "md", "toml", "yaml", "yml", "txt", "csv"}
-_NOT_IDS = {"agc.p": "a made-up property of a hand-built Result (tests/conformance/test_judge.py)"}
+_PLACEHOLDER = re.compile(r"[a-z]")
+"""A one-letter name (``agc.p``) is a made-up property of a hand-built Result in report tests;
+real property names say what they check."""
 
 
 def _modules(stem: str) -> set[str]:
@@ -101,9 +103,9 @@ def _config_paths() -> set[str]:
 
 def _quoted_ids() -> dict[str, list[str]]:
     """Every quoted ``"<stem>.<name>"`` in conformance/ and tests/ that is not a module, a
-    file name or a config path: ``id -> [file:line, ...]``."""
+    file name, a config path or a one-letter placeholder: ``id -> [file:line, ...]``."""
     modules = {stem: _modules(stem) for stem in _STEMS if stem != "study"}
-    skip = _config_paths() | set(_NOT_IDS)
+    skip = _config_paths()
     found: dict[str, list[str]] = {}
     for folder in ("conformance", "tests"):
         for path in sorted((ROOT / folder).rglob("*.py")):
@@ -111,6 +113,8 @@ def _quoted_ids() -> dict[str, list[str]]:
                 for stem, name in _QUOTED.findall(line):
                     text = f"{stem}.{name}"
                     if name in _EXTENSIONS or name in modules.get(stem, set()) or text in skip:
+                        continue
+                    if _PLACEHOLDER.fullmatch(name):
                         continue
                     found.setdefault(text, []).append(f"{path.relative_to(ROOT)}:{number}")
     return found

@@ -18,23 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import torch
-
-from conformance.domain import DTYPES, Domain, NotApplicable
+from conformance.domain import Domain, NotApplicable
 from conformance.strategies.tensors import LARGE_CASES, REAL, AGCCase, agc_cases
+from spec.vocabulary import COMPLEX_DTYPES, HALF_DTYPES
 
 __all__ = ["COMPLEX", "HALF", "Strategy", "large", "of", "real"]
 
 Strategy = Callable[[Domain], Any]
 
-HALF: tuple[str, ...] = tuple(
-    d
-    for d in DTYPES
-    if getattr(torch, d).is_floating_point and torch.finfo(getattr(torch, d)).bits == 16
-)
-"""The 16-bit floating dtypes of :data:`conformance.domain.DTYPES`."""
-COMPLEX: tuple[str, ...] = tuple(d for d in DTYPES if getattr(torch, d).is_complex)
-"""The complex dtypes of :data:`conformance.domain.DTYPES`."""
+HALF: tuple[str, ...] = HALF_DTYPES
+"""The half-precision gradient dtypes (``spec.vocabulary.HALF_DTYPES``)."""
+COMPLEX: tuple[str, ...] = COMPLEX_DTYPES
+"""The complex gradient dtypes (``spec.vocabulary.COMPLEX_DTYPES``)."""
 
 
 def real(**kw: Any) -> Strategy:

@@ -5,7 +5,7 @@
 ['AGC-026', 'AGC-027', 'AGC-027', 'AGC-028', 'AGC-029', 'AGC-030']
 
 The ``clip`` role's canonical call is ``targets.clip(parameters, algorithm,
-value)`` with an algorithm of ``spec.ClipAlgorithm``, clipping ``.grad`` in place; its
+value)`` with an algorithm of ``spec.CLIP_ALGORITHMS``, clipping ``.grad`` in place; its
 return value is not inspected here.
 The act calls the target on fresh parameters and sends back the gradients; in the
 judge, torch's own ``clip_grad_norm_`` / ``clip_grad_value_`` (on the judge's copy of
@@ -14,7 +14,6 @@ the same parameters) and :func:`spec.reference.agc_reference` give the expected 
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +21,7 @@ import numpy as np
 import torch
 from hypothesis import strategies as st
 
-import spec
-from conformance.domain import DTYPES, Domain, NotApplicable
+from conformance.domain import Domain, NotApplicable
 from conformance.framework import Targets, attempt, conformance_property
 from conformance.properties._assertions import (
     assert_bitwise,
@@ -40,13 +38,14 @@ from conformance.strategies.tensors import (
     unknown_algorithm_cases,
 )
 from spec.reference import agc_reference
+from spec.vocabulary import CLIP_ALGORITHMS, COMPLEX_DTYPES, HALF_DTYPES
 
 __all__: list[str] = []
 
-ALGORITHMS: tuple[str, ...] = typing.get_args(spec.ClipAlgorithm)
-"""The dispatch's algorithms, as the contract names them."""
-OTHER: tuple[str, ...] = tuple(d for d in DTYPES if d not in REAL)
-"""The dtypes beside float32 / float64 (float16, bfloat16, complex64, complex128)."""
+ALGORITHMS: tuple[str, ...] = CLIP_ALGORITHMS
+"""The dispatch's algorithms, as the contract names them (``spec.CLIP_ALGORITHMS``)."""
+OTHER: tuple[str, ...] = (*HALF_DTYPES, *COMPLEX_DTYPES)
+"""The dtypes beside float32 / float64: half precision and complex."""
 
 
 def _cases(

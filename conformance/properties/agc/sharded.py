@@ -504,7 +504,7 @@ DISPATCH_DECISIONS: dict[str, Callable[[ClipCase, dict[str, Any]], None]] = {
     "value": value_matches_torch,
     "agc": agc_matches_reference,
 }
-"""The unsharded dispatch property that decides each algorithm (one per ``spec.ClipAlgorithm``)."""
+"""The unsharded dispatch property deciding each algorithm (one per ``spec.CLIP_ALGORITHMS``)."""
 
 
 @conformance_property(

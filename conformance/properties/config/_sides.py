@@ -31,10 +31,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-import spec
 from conformance._internal.wire import ExceptionInfo, Opaque
 from conformance.framework import Targets, attempt
 from conformance.strategies.configs import BadValue, Side
+from spec.vocabulary import CLIP_ALGORITHMS
 
 __all__ = [
     "ALGORITHMS",
@@ -62,8 +62,8 @@ __all__ = [
     "wrong_type",
 ]
 
-ALGORITHMS: tuple[str, ...] = typing.get_args(spec.ClipAlgorithm)
-"""The clip algorithms of the contract (``spec.ClipAlgorithm``)."""
+ALGORITHMS: tuple[str, ...] = CLIP_ALGORITHMS
+"""The clip algorithms of the contract (``spec.CLIP_ALGORITHMS``)."""
 ROLE: dict[Side, str] = {"tf": "tf_config", "torch": "torch_config"}
 """The config role of each side."""
 MISSING = Opaque("missing", "<missing>")

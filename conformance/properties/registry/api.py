@@ -27,10 +27,12 @@ from torch import nn
 from conformance.framework import Targets, attempt, conformance_property
 from conformance.strategies.blocks import unknown_names
 from conformance.strategies.layers import BuildCase, build_cases
+from spec import BUILTIN_ARCHITECTURES
 
 __all__: list[str] = []
 
-BUILTIN = ("hybrid", "stable_hybrid")
+BUILTIN = BUILTIN_ARCHITECTURES
+"""The names every conforming registry resolves (``spec.BUILTIN_ARCHITECTURES``)."""
 
 
 class _ProbeGenerator(nn.Module):

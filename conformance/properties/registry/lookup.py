@@ -20,8 +20,10 @@ from torch import nn
 from conformance.framework import Targets, attempt, conformance_property
 from conformance.properties.blocks.generator import block_swap_problems, structure
 from conformance.strategies.blocks import GeneratorCase, generator_cases, unknown_names
+from spec import BUILTIN_ARCHITECTURES
 
-BUILTIN = ("hybrid", "stable_hybrid")
+BUILTIN = BUILTIN_ARCHITECTURES
+"""The names every conforming registry resolves (``spec.BUILTIN_ARCHITECTURES``)."""
 _SMALL = GeneratorCase(hidden_channels=2, n_blocks=2, modes=2, C=4, height=8, width=8)
 
 
@@ -105,5 +107,5 @@ def unknown_name_rejected(name: str, seen: dict[str, Any]) -> None:
         raise AssertionError(
             f"resolve({name!r}) raised {info.name}, not LookupError: {info.message}"
         )
-    listed = "stable_hybrid" in info.message and re.search(r"(?<!stable_)hybrid", info.message)
+    listed = all(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", info.message) for n in BUILTIN)
     assert listed, f"error for {name!r} does not list the available names: {info.message}"

@@ -10,6 +10,7 @@ from conformance.domain import DTYPES
 from conformance.properties.agc import dispatch, sharded
 from conformance.properties.agc._cases import COMPLEX, HALF
 from conformance.properties.config import _sides
+from conformance.properties.registry import api, lookup
 
 ALGORITHMS = typing.get_args(spec.ClipAlgorithm)
 
@@ -26,3 +27,8 @@ def test_dtype_groups_partition_the_domain_dtypes() -> None:
     assert COMPLEX == ("complex64", "complex128")
     assert (*HALF, *COMPLEX) == dispatch.OTHER
     assert set(DTYPES) == {"float32", "float64", *dispatch.OTHER}
+
+
+def test_architecture_names_follow_the_contract() -> None:
+    assert {"hybrid", "stable_hybrid"} <= set(spec.BUILTIN_ARCHITECTURES)
+    assert api.BUILTIN == lookup.BUILTIN == tuple(spec.BUILTIN_ARCHITECTURES)
