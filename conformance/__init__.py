@@ -27,17 +27,22 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+# The one place that says where each public name lives: mypy checks these imports, and
+# the lazy loader below reads its table from them (_homes), so the two cannot disagree.
 if TYPE_CHECKING:
     from conformance._internal.session import Options
+    from conformance.framework import Property, Targets
     from conformance.judge import run_conformance, run_property
     from conformance.profiles import PROFILES, Profile
-    from conformance.properties import PROPERTIES, Property, Targets
+    from conformance.properties import PROPERTIES
     from conformance.report import Report, Result
     from conformance.reproduce import reproduce
     from conformance.roles import ROLE_TABLE, ROLES, Role
     from conformance.targets import TargetError, load_target
     from conformance.xfail import load_xfail, parse_xfail
 
+# Written out for the tools that read it without running this module (mkdocstrings, type
+# checkers, IDEs); tests/test_exports.py checks that it names the imports above.
 __all__ = [
     "PROFILES",
     "PROPERTIES",
@@ -59,33 +64,30 @@ __all__ = [
     "run_property",
 ]
 
-_HOME = {
-    "Options": "_session",
-    "PROFILES": "profiles",
-    "Profile": "profiles",
-    "PROPERTIES": "properties",
-    "Property": "properties",
-    "Targets": "properties",
-    "Report": "report",
-    "Result": "report",
-    "reproduce": "reproduce",
-    "ROLE_TABLE": "roles",
-    "ROLES": "roles",
-    "Role": "roles",
-    "run_conformance": "judge",
-    "run_property": "judge",
-    "TargetError": "targets",
-    "load_target": "targets",
-    "load_xfail": "xfail",
-    "parse_xfail": "xfail",
-}
+_HOME: dict[str, str] = {}
+
+
+def _homes() -> dict[str, str]:
+    """Public name -> the module it is loaded from, read from the ``TYPE_CHECKING`` imports
+    of this file's source on first use (so ``import conformance`` parses nothing)."""
+    if not _HOME:
+        import ast
+        from pathlib import Path
+
+        tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+                for imp in node.body:
+                    if isinstance(imp, ast.ImportFrom) and imp.module:
+                        _HOME.update((a.asname or a.name, imp.module) for a in imp.names)
+    return _HOME
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOME.get(name)
+    home = _homes().get(name) if name in __all__ else None
     if home is None:
         raise AttributeError(f"module 'conformance' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"conformance.{home}"), name)
+    value = getattr(importlib.import_module(home), name)
     globals()[name] = value
     return value
 

@@ -32,6 +32,7 @@ from typing import Any, TextIO
 
 from conformance.profiles import PROFILES
 from conformance.roles import ROLE_TABLE, ROLES, markdown_table
+from conformance.writers import WRITERS
 
 __all__ = ["main"]
 
@@ -84,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
         group.add_argument(row.flag, dest=row.name, metavar="TARGET", help=row.call)
     check.add_argument("--profile", choices=list(PROFILES), default="quick")
     check.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default 0)")
-    check.add_argument("--format", choices=["text", "json", "junit"], default="text")
+    check.add_argument("--format", choices=list(WRITERS), default="text")
     check.add_argument("--output", "-o", metavar="FILE", help="write the report here")
     check.add_argument("--xfail", metavar="FILE", help="known failures: 'ID reason' per line")
     check.add_argument(

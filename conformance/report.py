@@ -1,4 +1,4 @@
-"""The conformance report: one :class:`Result` per property, as text, JSON or JUnit XML.
+"""The conformance report: one :class:`Result` per property, and the verdict they add up to.
 
 >>> from conformance.report import Report, Result
 >>> r = Report(spec_version="0.1.0", targets={"agc": "impl:adaptive_gradient_clip_"},
@@ -8,8 +8,16 @@
 ...                examples=10, seconds=0.25)])
 >>> r.exit_status, r.summary()["passed"]
 (0, 1)
->>> print(r.to_text().splitlines()[-1])
-summary: 1 passed in 0.25 s: conforms to the plan
+>>> r.summary_line()
+'summary: 1 passed in 0.25 s: conforms to the plan'
+
+This module holds the data (:class:`Report`: what was checked, against which targets,
+how, and the :class:`Result` of each property) and the verdict computed from it
+(:meth:`Report.failing_clauses`, :meth:`Report.root_causes`, :meth:`Report.summary`,
+:attr:`Report.exit_status`, :meth:`Report.summary_line`). Writing the report out is
+the writers' job, one module per format under :mod:`conformance.writers` (text, JSON
+with its layout, JUnit XML); :meth:`Report.render` and ``to_text`` / ``to_json`` /
+``to_junit`` hand the report to them.
 
 Statuses: ``passed``; ``failed`` (the clause is violated: a counterexample);
 ``error`` (the target raised where the clause asks it to work, or returned something
@@ -33,50 +41,19 @@ property (all skipped); 130 / 143 interrupted by SIGINT / SIGTERM (the results t
 finished are kept, ``interrupted`` names the signal). 2 (usage error, unloadable
 target) comes from the command line before any report exists.
 
-JSON layout (stable; ``format_version`` changes if a field changes meaning)::
-
-    {
-      "format": "fno-stability-conformance-report", "format_version": 2,
-      "spec_version": "0.1.0",          # spec.SPEC_VERSION the clauses come from
-      "targets": {"agc": "impl:adaptive_gradient_clip_", ...},   # role -> target checked
-      "resolved": {"agc": {"target": ..., "object": "impl.agc:adaptive_gradient_clip_",
-                           "file": "/abs/path/impl/agc.py", "kind": "function"}},
-      "unavailable": {"role": "why it was skipped"},
-      "profile": "quick", "seed": 0, "strict": false, "interrupted": null,
-      "results": [{
-        "clause": "AGC-003", "level": "MUST", "title": "...",
-        "property": "agc.rank_le1_is_one_unit", "roles": ["agc"],
-        "status": "passed",      # see above
-        "examples": 10,          # examples checked (before the first failure, if any)
-        "seconds": 0.25,         # wall time of the property, shrinking included
-        "message": "",           # why it failed / errored / crashed / was skipped
-        "example": null,         # repr of the shrunk counterexample (Python that rebuilds it)
-        "reproduction": null,    # a script that re-runs the check on that example
-        "output": null,          # what the target printed (tail), for bad results
-        "xfail_reason": null     # the xfail file's reason, when an entry matched
-      }, ...],
-      "summary": {"passed": 40, "failed": 0, ..., "total": 40, "seconds": 12.5,
-                  "failing_clauses": [], "idle_roles": {}, "conforms": true,
-                  "complete": true, "exit_status": 0},
-      "warnings": ["xfail entry 'AGC-099' matches no property"]
-    }
-
-Every string in every format is made safe first (:func:`clean`): control characters
-and lone surrogates are escaped, very long texts cut (the cut says how much), NumPy
-scalars shown as plain numbers — a target cannot rewrite the terminal or break the
-file.
+Every string a report holds is made safe when the report is built (:func:`clean`):
+control characters and lone surrogates are escaped, very long texts cut (the cut says
+how much), NumPy scalars shown as plain numbers — a target cannot rewrite the terminal
+or break a file written in any format.
 """
 
 from __future__ import annotations
 
 import builtins
-import json
 import re
-import textwrap
 import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
-from xml.etree import ElementTree as ET
 
 __all__ = ["BAD", "STATUSES", "PropertyError", "Report", "Result", "Status", "clean"]
 
@@ -96,8 +73,6 @@ STATUSES: tuple[str, ...] = typing.get_args(Status)
 BAD: tuple[str, ...] = ("failed", "error", "crashed", "timeout")
 """Statuses that count against conformance."""
 _IDLE = ("skipped", "not_applicable")
-FORMAT = "fno-stability-conformance-report"
-FORMAT_VERSION = 2
 MAX_TEXT = 6000
 _EXIT_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
@@ -186,6 +161,7 @@ class Result:
         raise PropertyError(text)
 
     def to_dict(self) -> dict[str, Any]:
+        """Every field, ``roles`` as a list and ``seconds`` rounded (the JSON report's entry)."""
         out = asdict(self)
         out["roles"] = list(self.roles)
         out["seconds"] = round(self.seconds, 4)
@@ -275,6 +251,9 @@ class Report:
         return 0
 
     def summary(self) -> dict[str, Any]:
+        """The count of each status, the total and the seconds, and the verdict: failing
+        clauses, root causes, strict and advisory failures, idle roles, ``conforms``,
+        ``complete``, ``exit_status``."""
         counts: dict[str, Any] = {s: 0 for s in STATUSES}
         for r in self.results:
             counts[r.status] += 1
@@ -290,31 +269,22 @@ class Report:
         counts["exit_status"] = self.exit_status
         return counts
 
-    # -- JSON -------------------------------------------------------------------------------
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": FORMAT,
-            "format_version": FORMAT_VERSION,
-            "spec_version": self.spec_version,
-            "targets": dict(self.targets),
-            "resolved": {k: dict(v) for k, v in self.resolved.items()},
-            "unavailable": dict(self.unavailable),
-            "profile": self.profile,
-            "seed": self.seed,
-            "strict": self.strict,
-            "interrupted": self.interrupted,
-            "results": [r.to_dict() for r in self.results],
-            "summary": self.summary(),
-            "warnings": list(self.warnings),
-        }
-
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
-
-    # -- text -------------------------------------------------------------------------------
+    def follows(self, cause: str) -> list[str]:
+        """The failing (counted) clauses, other than the root causes, whose bad results follow
+        from the root cause ``cause`` (sorted by clause id)."""
+        causes = set(self.root_causes())
+        return sorted(
+            {
+                r.clause
+                for r in self.results
+                if r.counts(self.strict) and r.follows_from == cause and r.clause != cause
+            }
+            - causes
+        )
 
     def summary_line(self) -> str:
+        """The verdict in one line: the counts, the seconds and whether the targets conform
+        (the text report's last line; the command line prints it when writing a file)."""
         s = self.summary()
         parts = [f"{s[k]} {k}" for k in STATUSES if s[k]]
         head = f"summary: {', '.join(parts) or 'nothing checked'} in {s['seconds']:.2f} s: "
@@ -357,164 +327,35 @@ class Report:
             parts.append(f"advisory SHOULD failures: {', '.join(advisory)}")
         return "".join(f"; {p}" for p in parts)
 
-    def to_text(self) -> str:
-        lines = [
-            f"fno-stability conformance report: spec {self.spec_version}, "
-            f"profile {self.profile}, seed {self.seed}",
-            "targets:",
-        ]
-        width = max((len(r) for r in self.targets), default=0)
-        for role, name in self.targets.items():
-            file = self.resolved.get(role, {}).get("file", "")
-            lines.append(f"  {role:{width}}  {name}" + (f"  ({file})" if file else ""))
-        lines += [f"  {role:{width}}  (skipped: {why})" for role, why in self.unavailable.items()]
-        lines += self._causes()
-        lines.append("")
-        pw = max([len(r.property) for r in self.results] + [8])
-        lines.append(
-            f"{'clause':8} {'level':6} {'tier':6} {'property':{pw}} {'status':14} examples  seconds"
-        )
-        for r in self.results:
-            lines.append(
-                f"{r.clause:8} {r.level:6} {r.tier:6} {r.property:{pw}} {r.status:14} "
-                f"{r.examples:8d} {r.seconds:8.2f}"
-            )
-        lines += self._details()
-        skipped = [r for r in self.results if r.status in ("skipped", "not_applicable", "xfailed")]
-        if skipped:
-            lines += ["", "SKIPPED / NOT APPLICABLE / XFAILED"]
-            for r in skipped:
-                why = r.message.splitlines()[0] if r.message else ""
-                reason = f" [xfail: {r.xfail_reason}]" if r.xfail_reason else ""
-                lines.append(f"  {r.clause} {r.property}: {r.status}{reason} {why}".rstrip())
-        if self.warnings:
-            lines += ["", "WARNINGS"] + [f"  {w}" for w in self.warnings]
-        lines += ["", self.summary_line()]
-        return "\n".join(lines)
-
-    def _causes(self) -> list[str]:
-        """ROOT CAUSES: each failing clause no other explains, with those that follow from it."""
-        causes = self.root_causes()
-        if not causes:
-            return []
-        titles = {r.clause: r.title for r in self.results}
-        lines = ["", "ROOT CAUSES (the fewest clauses that explain the failures)"]
-        failing = self.failing_clauses()
-        for cause in causes:
-            lines.append(f"  {cause} {titles.get(cause, '')}")
-            after = sorted(
-                {
-                    r.clause
-                    for r in self.results
-                    if r.counts(self.strict) and r.follows_from == cause and r.clause != cause
-                }
-                - set(causes)
-            )
-            lines += [f"    {c} {titles.get(c, '')}: follows from {cause}" for c in after]
-        rest = [c for c in failing if c not in causes]
-        if rest:
-            word = "root cause" if len(causes) == 1 else "root causes"
-            lines.append(f"  ({len(failing)} clauses fail, {len(causes)} {word})")
-        return lines
-
-    def _details(self) -> list[str]:
-        details = [r for r in self.results if r.bad or r.status == "xpassed"]
-        lines = ["", "DETAILS"] if details else []
-        for r in details:
-            lines += ["", f"{r.clause} ({r.level}, {r.tier}) {r.title}: {r.property} {r.status}"]
-            if r.tier == "strict" and r.why:
-                lines.append(f"  strict tier: {r.why}")
-            if r.follows_from and r.follows_from != r.clause:
-                lines.append(f"  follows from {r.follows_from}: its counterexample breaks that too")
-            if r.xfail_reason:
-                lines.append(f"  xfail entry: {r.xfail_reason}")
-            if r.message:
-                lines.append(textwrap.indent(r.message, "  "))
-            if r.output:
-                lines += ["  the target printed:", textwrap.indent(r.output, "    | ")]
-            if r.example is not None:
-                lines += ["  counterexample:", textwrap.indent(r.example, "    ")]
-            if r.reproduction:
-                lines += ["  reproduce:", textwrap.indent(r.reproduction, "    ")]
-        return lines
-
-    # -- JUnit XML --------------------------------------------------------------------------
-
-    def to_junit(self) -> str:
-        """JUnit XML: one testsuite per role group, one testcase ``CLAUSE::property`` each."""
-        root = ET.Element("testsuites", name="conformance")
-        if self.interrupted:
-            root.set("interrupted", self.interrupted)
-        suites: dict[str, list[Result]] = {}
-        for r in self.results:
-            suites.setdefault("+".join(r.roles), []).append(r)
-        for group, results in suites.items():
-            self._junit_suite(root, group, results)
-        ET.indent(root)
-        return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
-
-    def _junit_suite(self, root: ET.Element, group: str, results: list[Result]) -> None:
-        suite = ET.SubElement(
-            root,
-            "testsuite",
-            name=f"conformance.{group}",
-            tests=str(len(results)),
-            failures=str(sum(r.status == "failed" for r in results)),
-            errors=str(sum(r.status in ("error", "crashed", "timeout") for r in results)),
-            skipped=str(sum(r.status in ("skipped", "xfailed") for r in results)),
-            time=f"{sum(r.seconds for r in results):.3f}",
-        )
-        props = ET.SubElement(suite, "properties")
-        for key, value in (
-            ("spec_version", self.spec_version),
-            ("profile", self.profile),
-            ("seed", str(self.seed)),
-        ):
-            ET.SubElement(props, "property", name=key, value=value)
-        for role in group.split("+"):
-            ET.SubElement(
-                props, "property", name=f"target.{role}", value=self.targets.get(role, "")
-            )
-        for r in results:
-            case = ET.SubElement(
-                suite,
-                "testcase",
-                name=f"{r.clause}::{r.property}",
-                classname=f"conformance.{r.property.split('.')[0]}",
-                time=f"{r.seconds:.3f}",
-            )
-            body = "\n\n".join(
-                part
-                for part in (
-                    r.message,
-                    f"the target printed:\n{r.output}" if r.output else "",
-                    f"counterexample:\n{r.example}" if r.example is not None else "",
-                    f"reproduce:\n{r.reproduction}" if r.reproduction else "",
-                )
-                if part
-            )
-            first = r.message.splitlines()[0] if r.message else r.status
-            if r.bad:
-                tag = "failure" if r.status == "failed" else "error"
-                if not r.counts(self.strict):
-                    kind = "advisory (SHOULD)" if r.level == "SHOULD" else "strict-tier"
-                    ET.SubElement(case, "system-out").text = f"{kind} {tag}: {body}"
-                else:
-                    ET.SubElement(case, tag, message=f"{r.status}: {first}"[:500]).text = body
-            elif r.status in ("skipped", "xfailed"):
-                reason = f"xfail: {r.xfail_reason}" if r.status == "xfailed" else first
-                ET.SubElement(case, "skipped", message=str(reason)[:500]).text = body or None
-            elif r.status == "xpassed":
-                ET.SubElement(
-                    case, "system-out"
-                ).text = f"XPASS: listed in the xfail file ({r.xfail_reason}) but passed"
+    # -- output: one writer per format, in conformance.writers -----------------------------
 
     def render(self, fmt: str) -> str:
-        """The report as ``text``, ``json`` or ``junit``."""
-        if fmt == "text":
-            return self.to_text()
-        if fmt == "json":
-            return self.to_json()
-        if fmt == "junit":
-            return self.to_junit()
-        raise ValueError(f"unknown report format {fmt!r}: use text, json or junit")
+        """The report in the format ``fmt``: a name of :data:`conformance.writers.WRITERS`
+        (``text``, ``json``, ``junit``)."""
+        from conformance.writers import render
+
+        return render(self, fmt)
+
+    def to_text(self) -> str:
+        """The report as text (:mod:`conformance.writers.text_report`)."""
+        from conformance.writers import text_report
+
+        return text_report.render(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as the JSON layout's dict (:mod:`conformance.writers.json_report`)."""
+        from conformance.writers import json_report
+
+        return json_report.report_dict(self)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        """The report as JSON (:mod:`conformance.writers.json_report`)."""
+        from conformance.writers import json_report
+
+        return json_report.render(self, indent=indent)
+
+    def to_junit(self) -> str:
+        """The report as JUnit XML (:mod:`conformance.writers.junit_report`)."""
+        from conformance.writers import junit_report
+
+        return junit_report.render(self)
