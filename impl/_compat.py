@@ -12,9 +12,11 @@ What differs between the torch versions this project supports (2.4 and later):
   package without DTensor, and the API in the private ``torch.distributed._tensor``
   (:func:`dtensor_type`, :func:`dtensor_api`, :func:`placement_types`,
   :func:`comm_debug_mode`);
-- FSDP2's ``fully_shard`` is public (``torch.distributed.fsdp``) from 2.6, and takes
-  ``shard_placement_fn`` from 2.6 too (:func:`fully_shard`,
-  :func:`takes_shard_placement_fn`).
+- torch's private helper that groups tensors by device and dtype in the order
+  ``clip_grad_norm_`` sums them (:func:`tensor_grouper`) may move or go;
+- FSDP2's ``fully_shard`` is public (``torch.distributed.fsdp``) from 2.6
+  (:func:`fully_shard`); whether it takes ``shard_placement_fn`` is read from its
+  signature (:func:`takes_shard_placement_fn`).
 
 Everything is looked up when called, never at import: ``import impl`` does not load
 torch.distributed's DTensor modules (~0.5 s). Version *numbers* are only for messages
@@ -42,6 +44,7 @@ __all__ = [
     "fully_shard",
     "placement_types",
     "takes_shard_placement_fn",
+    "tensor_grouper",
 ]
 
 
@@ -111,10 +114,20 @@ def fully_shard() -> Callable[..., Any] | None:
         from torch.distributed.fsdp import fully_shard as found
     except ImportError:
         return None
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def takes_shard_placement_fn(shard: Callable[..., Any]) -> bool:
     """Whether this ``fully_shard`` accepts ``shard_placement_fn`` (shards on a dim other
     than 0)."""
     return "shard_placement_fn" in inspect.signature(shard).parameters
+
+
+def tensor_grouper() -> Callable[..., Any] | None:
+    """torch's private ``_group_tensors_by_device_and_dtype`` (the grouping, and so the
+    summation order, of ``clip_grad_norm_``), or None where this torch has none."""
+    try:
+        from torch.utils._foreach_utils import _group_tensors_by_device_and_dtype
+    except ImportError:
+        return None
+    return _group_tensors_by_device_and_dtype

@@ -24,6 +24,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
+from impl import _compat
+
 __all__ = [
     "CHUNK",
     "DIRECT",
@@ -202,16 +204,17 @@ def group_by_device_and_dtype(
     decides the order in which per-tensor norms are summed, so using torch's
     own helper keeps a total norm bit-identical to ``clip_grad_norm_``'s.
     """
-    try:
-        from torch.utils._foreach_utils import _group_tensors_by_device_and_dtype
-
-        grouped = _group_tensors_by_device_and_dtype([tensors])  # type: ignore[list-item]
-        return {key: [t for t in lists[0] if t is not None] for key, (lists, _) in grouped.items()}
-    except (ImportError, *_REFUSED):
-        out: dict[tuple[torch.device, torch.dtype], list[Tensor]] = {}
-        for t in tensors:
-            out.setdefault((t.device, t.dtype), []).append(t)
-        return out
+    torch_grouping = _compat.tensor_grouper()
+    if torch_grouping is not None:
+        try:
+            grouped = torch_grouping([tensors])
+            return {k: [t for t in lists[0] if t is not None] for k, (lists, _) in grouped.items()}
+        except _REFUSED:
+            pass
+    out: dict[tuple[torch.device, torch.dtype], list[Tensor]] = {}
+    for t in tensors:
+        out.setdefault((t.device, t.dtype), []).append(t)
+    return out
 
 
 class SegmentLayout:

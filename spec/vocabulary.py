@@ -67,8 +67,9 @@ LOSS_FUNCTIONS: tuple[LossFunction, ...] = get_args(LossFunction)
 
 BuiltinArchitecture = Literal["hybrid", "stable_hybrid"]
 """Generator names every conforming registry resolves (REG-001, REG-002)."""
-BUILTIN_ARCHITECTURES: tuple[BuiltinArchitecture, ...] = get_args(BuiltinArchitecture)
-"""The values of :data:`BuiltinArchitecture`, in order."""
+BUILTIN_ARCHITECTURES: tuple[str, ...] = get_args(BuiltinArchitecture)
+"""The values of :data:`BuiltinArchitecture`, in order (typed ``str``: the architecture field
+is open-ended, plugins and run-time names included)."""
 
 StableInit = Literal["zero_gamma", "layerscale"]
 """Init of StablePtychoBlock: exactly the identity (the plan, BLK-007) or near it (BLK-009)."""

@@ -189,7 +189,7 @@ class ConfigCase:
     ConfigCase(side='torch', values={'epochs': 3})
     """
 
-    side: str
+    side: Side
     values: dict[str, Any]
 
     def __repr__(self) -> str:
