@@ -14,7 +14,8 @@ nor pytest:
   :class:`Options` (worker threads, memory cap, import limit)
 - :data:`ROLE_TABLE` (one :class:`Role` per role: option, canonical call, bundled
   target), :data:`ROLES`; :class:`TargetError`, :func:`load_target`
-- :class:`Report`, :class:`Result`; :class:`Profile`, :data:`PROFILES`
+- :class:`Report` (the data and the verdict; :mod:`conformance.writers` writes it as
+  text, JSON or JUnit XML), :class:`Result`; :class:`Profile`, :data:`PROFILES`
 - :func:`load_xfail` / :func:`parse_xfail`; :func:`reproduce`
 - :class:`Targets`, :class:`Property`, :data:`PROPERTIES`
 
