@@ -207,6 +207,10 @@ def stale_pages() -> list[Path]:
     ]
 
 
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if a page is stale")
@@ -214,12 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         stale = stale_pages()
         for path in stale:
-            print(f"stale: {path.relative_to(ROOT)} (run python docs/generate.py)", file=sys.stderr)
+            print(f"stale: {_shown(path)} (run python docs/generate.py)", file=sys.stderr)
         return 1 if stale else 0
     for path, text in render_all().items():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        print(f"wrote {path.relative_to(ROOT)}")
+        print(f"wrote {_shown(path)}")
     return 0
 
 
