@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from conformance.profiles import PROFILES, Profile
     from conformance.properties import PROPERTIES
     from conformance.report import Report, Result
-    from conformance.reproduce import reproduce
+    from conformance.reproduction import reproduce
     from conformance.roles import ROLE_TABLE, ROLES, Role
     from conformance.targets import TargetError, load_target
     from conformance.xfail import load_xfail, parse_xfail

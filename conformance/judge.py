@@ -272,7 +272,7 @@ def reproduction(prop: Property, targets: Mapping[str, str], example_repr: str |
     lines = [
         f"# reproduce {prop.clause} ({prop.id}): runs the target in THIS process",
         "import torch",
-        "from conformance.reproduce import reproduce",
+        "from conformance.reproduction import reproduce",
         "from conformance.strategies import *",
         "",
         f"example = {example_repr if example_repr is not None else 'None'}",

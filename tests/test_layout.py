@@ -69,3 +69,13 @@ def test_no_two_modules_share_a_name() -> None:
             seen.setdefault(path.stem, []).append(str(path.relative_to(ROOT)))
     twice = {name: paths for name, paths in seen.items() if len(paths) > 1}
     assert not twice, f"modules sharing a name: {twice}"
+
+
+def test_the_harness_home_holds_the_three_packages() -> None:
+    """Workers put HOME first on ``sys.path`` so that the harness's own ``spec``/``impl``/
+    ``conformance`` are found; pointing at ``conformance/`` itself (as it did right after the
+    private modules moved one folder down) would let ``conformance/roles.py`` and friends
+    shadow a target's own top-level modules of the same name."""
+    from conformance._internal.session import HOME
+
+    assert {p.name for p in Path(HOME).iterdir()} >= {"spec", "impl", "conformance"}, HOME

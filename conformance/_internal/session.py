@@ -23,7 +23,7 @@ from conformance.targets import TargetError
 
 __all__ = ["HOME", "Options", "Session", "close_hosts", "warm", "worker_sys_path"]
 
-HOME = str(Path(__file__).resolve().parent.parent)
+HOME = str(Path(__file__).resolve().parents[2])
 """The folder holding this distribution's ``conformance``, ``spec`` and ``impl``."""
 
 

@@ -1,6 +1,6 @@
 """Re-run one property on one example, in this process: what a report's ``reproduce:`` runs.
 
->>> from conformance.reproduce import reproduce
+>>> from conformance.reproduction import reproduce
 >>> reproduce("config.tf_algorithm_default", {"tf_config": "spec:TFTrainingConfig"}, None)
 
 Unlike a conformance run, this imports the targets into the current process (it is
