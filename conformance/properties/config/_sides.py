@@ -64,7 +64,7 @@ __all__ = [
 
 ALGORITHMS: tuple[str, ...] = CLIP_ALGORITHMS
 """The clip algorithms of the contract (``spec.CLIP_ALGORITHMS``)."""
-ROLE: dict[Side, str] = {"tf": "tf_config", "torch": "torch_config"}
+ROLE: dict[str, str] = {"tf": "tf_config", "torch": "torch_config"}
 """The config role of each side."""
 MISSING = Opaque("missing", "<missing>")
 """What an act reports for an attribute the object does not have."""
