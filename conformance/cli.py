@@ -61,7 +61,8 @@ def _positive(kind: type) -> Any:
     return parse
 
 
-def _parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """The ``conformance`` command's parser (the CLI reference page is generated from it)."""
     parser = _Parser(
         prog="conformance",
         description="Check an implementation against the fno-stability clauses.",
@@ -383,7 +384,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or (args_list[0].startswith("-") and args_list[0] not in ("-h", "--help")):
         args_list.insert(0, "check")
-    parser = _parser()
+    parser = build_parser()
     try:
         try:
             args = parser.parse_args(args_list)

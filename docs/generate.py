@@ -59,8 +59,7 @@ def _parsers() -> list[tuple[str, argparse.ArgumentParser]]:
     from conformance import cli
     from impl.study import options, shootout
 
-    build = getattr(cli, "build_parser", None) or cli._parser
-    top = build()
+    top = cli.build_parser()
     out = [("conformance", top)]
     out += [(f"conformance {name}", sub) for name, sub in _subcommands(top).items()]
     out.append(("python -m impl.runner", options.build_parser()))

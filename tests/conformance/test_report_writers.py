@@ -11,7 +11,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from conformance.cli import _parser, main
+from conformance.cli import build_parser, main
 from conformance.report import Report, Result
 from conformance.writers import WRITERS, json_report, junit_report, render, text_report
 
@@ -49,7 +49,7 @@ def _failing_report(strict: bool = False) -> Report:
 
 
 def test_the_command_line_offers_exactly_the_registered_formats() -> None:
-    check = _parser()._subparsers._group_actions[0].choices["check"]  # type: ignore[union-attr]
+    check = build_parser()._subparsers._group_actions[0].choices["check"]  # type: ignore[union-attr]
     (fmt,) = [a for a in check._actions if a.dest == "format"]
     assert list(fmt.choices) == list(WRITERS) == ["text", "json", "junit"]
     assert fmt.default in WRITERS
