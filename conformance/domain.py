@@ -36,15 +36,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from spec.vocabulary import GRADIENT_DTYPES
-
 __all__ = ["ATTRIBUTE", "DTYPES", "Domain", "DomainError", "NotApplicable"]
 
 ATTRIBUTE = "conformance_domain"
 """The target attribute that declares its domain (a dict of the keys above)."""
 
-DTYPES: tuple[str, ...] = GRADIENT_DTYPES
-"""Every gradient dtype the contract covers (AGC-015), simplest first (``spec.vocabulary``)."""
+DTYPES: tuple[str, ...] = ("float32", "float64", "float16", "bfloat16", "complex64", "complex128")
+"""Every gradient dtype the contract covers (AGC-015), simplest first.
+
+The one spelling written out of ``spec.vocabulary.GRADIENT_DTYPES`` (a test holds them
+equal): the pytest plugin imports this module in the user's own pytest process, where a
+folder of theirs named ``spec`` may come first on ``sys.path``, so it must not import ``spec``."""
 
 _KEYS = ("dtypes", "max_rank", "clip_factor", "min_size", "distributed")
 

@@ -79,3 +79,12 @@ def test_the_harness_home_holds_the_three_packages() -> None:
     from conformance._internal.session import HOME
 
     assert {p.name for p in Path(HOME).iterdir()} >= {"spec", "impl", "conformance"}, HOME
+
+
+def test_the_domain_dtypes_are_the_vocabulary_dtypes() -> None:
+    """``conformance.domain`` may not import ``spec`` (the plugin loads it in the user's pytest
+    process); its copy of the dtype list must be the vocabulary's, in the same order."""
+    from conformance.domain import DTYPES
+    from spec.vocabulary import GRADIENT_DTYPES
+
+    assert DTYPES == GRADIENT_DTYPES
