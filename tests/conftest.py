@@ -14,6 +14,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, settings
 
+from conformance.properties.agc.sync import HOST_READS
+
 settings.register_profile(
     "ci",
     derandomize=True,
@@ -30,10 +32,6 @@ settings.register_profile(
     print_blob=True,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-
-HOST_READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy")
-"""Tensor methods that read a value on the host (a device sync on an accelerator)."""
 
 
 @pytest.fixture
