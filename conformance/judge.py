@@ -45,6 +45,7 @@ from conformance._internal.host import WorkerCrashed, WorkerTimeout
 from conformance._internal.session import Options, Session
 from conformance._internal.stop import STOP, Interrupted, request_stop
 from conformance._internal.wire import ExceptionInfo
+from conformance.diagnose import diagnose
 from conformance.domain import Domain, NotApplicable
 from conformance.profiles import Profile, get_profile
 from conformance.properties import PROPERTIES, Property, Targets
@@ -473,6 +474,7 @@ def run_conformance(
     session = Session(names, options)
     results: list[Result] = []
     interrupted: str | None = None
+    behaves_like: str | None = None
     threads = _one_thread()
     STOP.raising = True  # a stop requested before the run (the CLI's handlers) is seen below
     try:
@@ -484,6 +486,8 @@ def run_conformance(
             if progress is not None:
                 progress(results[-1])
         explain(results, run.counterexamples, session, _by_id, lambda r: r.counts(strict))
+        found = diagnose(results, run.counterexamples, session, strict)  # the agc variant
+        behaves_like = None if found is None else found.line()
     except KeyboardInterrupt as stop:
         STOP.raising = False  # winding down: a second request is recorded, not raised
         interrupted = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"
@@ -495,7 +499,9 @@ def run_conformance(
         STOP.reset()
         session.close()
         torch.set_num_threads(threads)
-    return _report(names, requested, session, results, run, chosen, strict, interrupted)
+    return _report(
+        names, requested, session, results, run, chosen, strict, interrupted, behaves_like
+    )
 
 
 def _by_id(pid: str) -> Property | None:
@@ -552,6 +558,7 @@ def _report(
     chosen: list[Property],
     strict: bool,
     interrupted: str | None,
+    behaves_like: str | None = None,
 ) -> Report:
     from spec import SPEC_VERSION
 
@@ -576,6 +583,7 @@ def _report(
         resolved={r: dict(session.meta[r]) for r in names if r in session.meta},
         requested=requested,
         interrupted=interrupted,
+        behaves_like=behaves_like,
     )
 
 

@@ -187,9 +187,14 @@ class Report:
     """Roles asked for (default: those of ``targets``); each must run a property."""
     interrupted: str | None = None
     """``SIGINT`` / ``SIGTERM`` when the run was stopped before it finished."""
+    behaves_like: str | None = None
+    """The known AGC variant the ``agc`` target's gradients fit, and the examples checked
+    (:mod:`conformance.diagnose`); None when its role has no counted failure."""
 
     def __post_init__(self) -> None:
         self.targets = {clean(k, 100): clean(v, 1000) for k, v in self.targets.items()}
+        if self.behaves_like is not None:
+            self.behaves_like = clean(self.behaves_like, 2000)
         self.warnings = [clean(w) for w in self.warnings]
         self.unavailable = {k: clean(v) for k, v in self.unavailable.items()}
         self.resolved = {

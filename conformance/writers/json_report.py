@@ -39,7 +39,8 @@ Layout (stable; :data:`FORMAT_VERSION` changes if a field changes meaning)::
                   "failing_clauses": [], "root_causes": [], "strict_failures": [],
                   "advisory_failures": [], "idle_roles": {}, "conforms": true,
                   "complete": true, "exit_status": 0},
-      "warnings": ["xfail entry 'AGC-099' matches no property"]
+      "warnings": ["xfail entry 'AGC-099' matches no property"],
+      "behaves_like": null   # the known AGC variant the agc target fits (conformance.diagnose)
     }
 
 ``summary`` is :meth:`Report.summary <conformance.report.Report.summary>`; each entry of
@@ -77,6 +78,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "results": [r.to_dict() for r in report.results],
         "summary": report.summary(),
         "warnings": list(report.warnings),
+        "behaves_like": report.behaves_like,
     }
 
 

@@ -54,6 +54,8 @@ def render(report: Report) -> str:
         file = report.resolved.get(role, {}).get("file", "")
         lines.append(f"  {role:{width}}  {name}" + (f"  ({file})" if file else ""))
     lines += [f"  {role:{width}}  (skipped: {why})" for role, why in report.unavailable.items()]
+    if report.behaves_like:  # the known AGC variant its gradients fit (conformance.diagnose)
+        lines += ["", f"agc behaves like: {report.behaves_like}"]
     lines += _root_causes(report)
     lines.append("")
     pw = max([len(r.property) for r in report.results] + [8])
