@@ -22,16 +22,19 @@ from typing import Any, Literal
 
 from hypothesis import strategies as st
 
+from conformance.strategies.near_miss import names_beside, near_misses
 from spec.vocabulary import CLIP_ALGORITHMS, LOSS_FUNCTIONS, OPTIMIZER_NAMES
 
 __all__ = [
     "INVALID",
+    "NAME_SETS",
     "VALID",
     "BadValue",
     "ConfigCase",
     "bad_field",
     "bad_values",
     "config_cases",
+    "near_miss_cases",
     "side_fields",
     "unknown_keys",
     "valid_values",
@@ -54,11 +57,16 @@ _not_an_int = st.one_of(
 
 
 def _names(allowed: Sequence[str]) -> st.SearchStrategy[Any]:
-    return st.one_of(
-        st.text(max_size=8).filter(lambda s: s not in allowed),
-        st.sampled_from([a.upper() for a in allowed] + [a + " " for a in allowed]),
-        st.none(),
-        st.integers(),
+    """Names outside ``allowed``: its near misses (case, whitespace, prefixes and suffixes,
+    synonyms: :mod:`conformance.strategies.near_miss`) first, beside random text, None and
+    integers; shrinks toward the simplest near miss."""
+    return names_beside(
+        allowed,
+        st.one_of(
+            st.text(max_size=8).filter(lambda s: s not in allowed),
+            st.none(),
+            st.integers(),
+        ),
     )
 
 
@@ -231,9 +239,27 @@ def bad_values(
     return values.map(lambda v: BadValue(side, field, v))
 
 
+NAME_SETS: dict[str, tuple[str, ...]] = {
+    "gradient_clip_algorithm": CLIP_ALGORITHMS,
+    "optimizer": OPTIMIZER_NAMES,
+    "loss_function": LOSS_FUNCTIONS,
+}
+"""The enumerated fields of the training configs and the names each allows."""
+
+
+def near_miss_cases(side: Side, field: str) -> tuple[BadValue, ...]:
+    """``field`` alone given each near miss of its names, simplest first: the explicit examples
+    of a property that checks unknown names are refused (run on every profile and seed).
+
+    >>> near_miss_cases("torch", "gradient_clip_algorithm")[0]
+    BadValue(side='torch', field='gradient_clip_algorithm', value='', values={})
+    """
+    return tuple(BadValue(side, field, v) for v in near_misses(NAME_SETS[field]))
+
+
 _FLOATS = ("learning_rate", "nphotons", "nll_weight", "mae_weight", "gradient_clip_val")
 _INTS = ("batch_size", "epochs", "nepochs", "accumulate_grad_batches", "seed")
-_NAMES = ("gradient_clip_algorithm", "optimizer", "loss_function")
+_NAMES = tuple(NAME_SETS)
 
 
 def _wrong_type(name: str) -> st.SearchStrategy[Any]:

@@ -14,7 +14,10 @@ the same parameters) and :func:`spec.reference.agc_reference` give the expected 
 
 from __future__ import annotations
 
+import inspect
+import typing
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -31,9 +34,12 @@ from conformance.properties._assertions import (
     worst,
 )
 from conformance.properties._numeric import as64, atol, band, grads64, ratios, rtol, unit_rows
+from conformance.strategies.near_miss import annotated_values, near_miss_names, near_misses
 from conformance.strategies.tensors import (
     REAL,
+    AGCCase,
     ClipCase,
+    ParamCase,
     clip_cases,
     unknown_algorithm_cases,
 )
@@ -81,6 +87,47 @@ def _act_may_raise(targets: Targets, ex: ClipCase) -> dict[str, Any]:
     params = ex.case.make_params()
     got = attempt(targets.clip, ex.case.wrap(params), ex.algorithm, ex.value)
     return {"raised": got.raised, "grads": [p.grad for p in params]}
+
+
+def _algorithm_annotation(fn: Any) -> dict[str, Any]:
+    """The annotation of the dispatch's second parameter (the algorithm), as data."""
+    signature = attempt(inspect.signature, fn)
+    if not signature.ok:
+        return {"annotation": None, "literal": None, "none": False}
+    params = [
+        p
+        for p in signature.value.parameters.values()
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    if len(params) < 2 or params[1].annotation is inspect.Parameter.empty:
+        return {"annotation": None, "literal": None, "none": False}
+    annotation = params[1].annotation
+    if isinstance(annotation, str):  # postponed annotations: resolve them as get_type_hints does
+        hints = attempt(typing.get_type_hints, fn)
+        annotation = hints.value.get(params[1].name) if hints.ok else None
+    return {"annotation": repr(annotation), **annotated_values(annotation)}
+
+
+def _act_unknown(targets: Targets, ex: ClipCase) -> dict[str, Any]:
+    return {**_act_may_raise(targets, ex), **_algorithm_annotation(targets.clip)}
+
+
+_NEAR_CASE = AGCCase(
+    params=(ParamCase(weight=[[1.0, -2.0], [0.5, 0.25]], grad=[[4.0, -3.0], [0.5, 8.0]]),)
+)
+NEAR_MISSES: tuple[ClipCase, ...] = tuple(
+    ClipCase(case=_NEAR_CASE, algorithm=name, value=1.0) for name in near_misses(ALGORITHMS)
+)
+"""A dispatch call (value 1.0, gradients above every bound) with each near miss of the
+algorithm names (``'none'``, ``'off'``, ``'AGC'``, ``' norm'``, ...): AGC-030's explicit
+examples, run on every profile."""
+UNKNOWN = st.one_of(
+    st.tuples(unknown_algorithm_cases(), near_miss_names(ALGORITHMS)).map(
+        lambda pair: replace(pair[0], algorithm=pair[1])
+    ),
+    unknown_algorithm_cases(),
+)
+"""Unknown algorithms: the near misses beside random names, each on drawn parameters."""
 
 
 def _compare(
@@ -191,10 +238,18 @@ def agc_matches_reference(ex: ClipCase, seen: dict[str, Any]) -> None:
 
 
 @conformance_property(
-    "AGC-030", roles=("clip",), strategy=unknown_algorithm_cases(), act=_act_may_raise
+    "AGC-030", roles=("clip",), strategy=UNKNOWN, examples=NEAR_MISSES, act=_act_unknown
 )
 def unknown_algorithm_rejected(ex: ClipCase, seen: dict[str, Any]) -> None:
     """An unknown algorithm raises ValueError naming it and 'norm', 'value', 'agc'; no clipping."""
+    literal = seen["literal"]
+    if literal is not None:  # the annotation enumerates the names: exactly the plan's three
+        admitted = [*literal, *([None] if seen["none"] else [])]
+        if sorted(map(repr, admitted)) != sorted(map(repr, ALGORITHMS)):
+            raise AssertionError(
+                f"the dispatch's algorithm parameter is annotated {seen['annotation']}, which "
+                f"admits {admitted}, not exactly {list(ALGORITHMS)}"
+            )
     info = seen["raised"]
     if info is None:
         raise AssertionError(f"algorithm {ex.algorithm!r} was accepted; case {ex!r}")

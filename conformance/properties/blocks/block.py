@@ -2,7 +2,7 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted(p.clause for p in PROPERTIES if p.home.endswith("blocks.block"))
-['BLK-006', 'BLK-007', 'BLK-008', 'BLK-010', 'BLK-011', 'BLK-017']
+['BLK-006', 'BLK-007', 'BLK-008', 'BLK-010', 'BLK-010', 'BLK-011', 'BLK-017']
 
 The block is a black box: its normalisation layer is found by walking its modules
 (:func:`norm_layers`), not by attribute name. The role expects the *stable* block with
@@ -14,9 +14,12 @@ compares them with the inputs, which it rebuilds from the example.
 
 from __future__ import annotations
 
+import inspect
+import typing
 from typing import Any
 
 import torch
+from hypothesis import strategies as st
 from torch import nn
 
 from conformance.domain import Domain, NotApplicable
@@ -28,6 +31,8 @@ from conformance.strategies.blocks import (
     block_cases,
     make_input,
 )
+from conformance.strategies.near_miss import annotated_values, names_beside, near_misses
+from spec.vocabulary import STABLE_INITS
 
 __all__ = ["norm_layers", "tensor_facts"]
 
@@ -222,6 +227,59 @@ def bad_arguments_rejected(case: BadBlockArgument, seen: dict[str, Any]) -> None
         )
     named = "channels" if case.channels < 1 else "modes"
     assert named in info.message, f"ValueError does not name {named!r}: {info.message}"
+
+
+def _act_bad_init(targets: Targets, name: str) -> dict[str, Any]:
+    signature = attempt(inspect.signature, targets.block)
+    params = signature.value.parameters if signature.ok else {}
+    if "init" not in params:
+        return {"takes_init": False}
+    annotation = params["init"].annotation
+    if isinstance(annotation, str):  # postponed annotations, as get_type_hints resolves them
+        hints = attempt(typing.get_type_hints, getattr(targets.block, "__init__", targets.block))
+        annotation = hints.value.get("init") if hints.ok else None
+    elif annotation is inspect.Parameter.empty:
+        annotation = None
+    return {
+        "takes_init": True,
+        "annotation": repr(annotation),
+        **annotated_values(annotation),
+        "raised": attempt(targets.block, 2, 1, init=name).raised,
+    }
+
+
+@conformance_property(
+    "BLK-010",
+    roles=("block",),
+    strategy=names_beside(
+        STABLE_INITS, st.text(max_size=10).filter(lambda n: n not in STABLE_INITS)
+    ),
+    examples=near_misses(STABLE_INITS),
+    max_examples=20,
+    act=_act_bad_init,
+)
+def bad_init_rejected(name: str, seen: dict[str, Any]) -> None:
+    """A block taking ``init`` refuses any other than 'zero_gamma' and 'layerscale' with a
+    ValueError naming init, the value and the allowed ones; its annotation, if it lists the
+    inits (Literal or Enum), lists exactly those two."""
+    if not seen["takes_init"]:
+        return  # no init argument: the block has one init, nothing to validate
+    literal = seen["literal"]
+    if literal is not None:
+        admitted = [*literal, *([None] if seen["none"] else [])]
+        if sorted(map(repr, admitted)) != sorted(map(repr, STABLE_INITS)):
+            raise AssertionError(
+                f"the block's init parameter is annotated {seen['annotation']}, which admits "
+                f"{admitted}, not exactly {list(STABLE_INITS)}"
+            )
+    info = seen["raised"]
+    if info is None or not info.is_a("ValueError"):
+        got = "was accepted" if info is None else f"raised {info.name}: {info.message}"
+        raise AssertionError(f"Block(2, 1, init={name!r}) {got}: expected ValueError")
+    missing = [w for w in ("init", *STABLE_INITS) if w not in info.message]
+    if repr(name) not in info.message and (not name.strip() or name not in info.message):
+        missing.append(f"the value {name!r}")
+    assert not missing, f"the ValueError for init={name!r} does not name {missing}: {info.message}"
 
 
 def _act_step(targets: Targets, case: BlockCase) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from hypothesis import strategies as st
 from conformance._internal.wire import ExceptionInfo, Opaque
 from conformance.framework import Targets, attempt
 from conformance.strategies.configs import BadValue, Side
+from conformance.strategies.near_miss import annotated_values
 from spec.vocabulary import CLIP_ALGORITHMS
 
 __all__ = [
@@ -117,10 +118,11 @@ def on_side(side: Side, act: Callable[[Any, Any], Any]) -> Callable[[Targets, An
     return side_act
 
 
-def act_algorithms(cls: Any, _: None) -> list[dict[str, Any]]:
-    return [
+def act_algorithms(cls: Any, _: None) -> dict[str, Any]:
+    builds = [
         build(cls, {"gradient_clip_algorithm": a}, ["gradient_clip_algorithm"]) for a in ALGORITHMS
     ]
+    return {"builds": builds, **literal_values(cls, "gradient_clip_algorithm")}
 
 
 def act_default(cls: Any, _: None) -> dict[str, Any]:
@@ -131,32 +133,24 @@ def act_bad(cls: Any, example: BadValue) -> dict[str, Any]:
     return build(cls, example.kwargs(), list(example.kwargs()))
 
 
-def literal_values(cls: Any, field: str) -> dict[str, Any]:
-    """Act helper: the field's annotation, and its Literal values if it is a Literal (also
-    inside Optional / Annotated); from Pydantic fields, dataclass fields or type hints."""
-    annotation: Any = None
+def _annotation(cls: Any, field: str) -> Any:
+    """The field's annotation: from Pydantic fields, type hints or dataclass fields; else None."""
     fields = getattr(cls, "model_fields", None)
     if isinstance(fields, dict) and field in fields:
-        annotation = getattr(fields[field], "annotation", None)
-    else:
-        hints = attempt(typing.get_type_hints, cls)
-        if hints.ok and isinstance(hints.value, dict):
-            annotation = hints.value.get(field)
-        elif dataclasses.is_dataclass(cls):
-            raw = {f.name: f.type for f in dataclasses.fields(cls)}.get(field)
-            annotation = raw
-    pending, values = [annotation], None
-    while pending:
-        current = pending.pop()
-        origin = typing.get_origin(current)
-        if origin is typing.Literal:
-            values = list(typing.get_args(current))
-            break
-        if origin is typing.Annotated:
-            pending.append(typing.get_args(current)[0])
-        elif origin is typing.Union or type(current).__name__ == "UnionType":
-            pending += [a for a in typing.get_args(current) if a is not type(None)]
-    return {"annotation": repr(annotation), "literal": values}
+        return getattr(fields[field], "annotation", None)
+    hints = attempt(typing.get_type_hints, cls)
+    if hints.ok and isinstance(hints.value, dict):
+        return hints.value.get(field)
+    if dataclasses.is_dataclass(cls):
+        return {f.name: f.type for f in dataclasses.fields(cls)}.get(field)
+    return None
+
+
+def literal_values(cls: Any, field: str) -> dict[str, Any]:
+    """Act helper: the field's annotation (repr) and what it admits (:func:`annotated_values`),
+    from Pydantic fields, dataclass fields or type hints."""
+    annotation = _annotation(cls, field)
+    return {"annotation": repr(annotation), **annotated_values(annotation)}
 
 
 def act_refused(cls: Any, example: BadValue) -> dict[str, Any]:
@@ -217,15 +211,29 @@ def _names_value(message: str, value: Any) -> bool:
 # --- the per-side decisions: ``decide(side, example, seen)`` ----------------------------------
 
 
-def algorithm_values(side: Side, _: None, seen: list[dict[str, Any]]) -> None:
-    """CFG-001: each algorithm builds and is stored as given."""
-    for algorithm, one in zip(ALGORITHMS, seen, strict=True):
+def _admits(seen: dict[str, Any]) -> str:
+    """The annotation as the act saw it, and the values it admits (None included)."""
+    values = [*seen["literal"], *([None] if seen["none"] else [])]
+    return f"{seen['annotation']}, which admits {values}"
+
+
+def algorithm_values(side: Side, _: None, seen: dict[str, Any]) -> None:
+    """CFG-001: each algorithm builds and is stored as given, and an annotation that lists the
+    field's values (``Literal`` or ``Enum``) lists all three."""
+    for algorithm, one in zip(ALGORITHMS, seen["builds"], strict=True):
         attrs = built(one, "CFG-001", {"gradient_clip_algorithm": algorithm}, side)
         got = attrs["gradient_clip_algorithm"]
         if got is MISSING or got == MISSING:
             raise AssertionError(f"{_name(side)} has no attribute gradient_clip_algorithm")
         if got != algorithm:
             raise AssertionError(f"gradient_clip_algorithm={algorithm!r} was stored as {got!r}")
+    if seen["literal"] is not None:
+        missing = [a for a in ALGORITHMS if a not in seen["literal"]]
+        if missing:
+            raise AssertionError(
+                f"{_name(side)}: gradient_clip_algorithm is annotated {_admits(seen)}, a subset "
+                f"of the plan's {list(ALGORITHMS)}: a type checker refuses {missing}"
+            )
 
 
 def algorithm_default(side: Side, _: None, seen: dict[str, Any]) -> None:
@@ -238,15 +246,40 @@ def algorithm_default(side: Side, _: None, seen: dict[str, Any]) -> None:
 
 
 def refused(side: Side, example: BadValue, seen: dict[str, Any]) -> None:
-    """CFG-003: another algorithm is refused, by a Literal annotation or by raising."""
-    if seen["literal"] is not None and sorted(map(str, seen["literal"])) == sorted(ALGORITHMS):
-        return  # refused by its annotation (a type checker), as the plan's dataclasses do
+    """CFG-003: another algorithm is refused, by a Literal annotation or by raising.
+
+    An annotation (``Literal`` or ``Enum``) admitting a value outside the three — a superset
+    such as ``Literal['norm', 'value', 'agc', 'auto']``, or None — fails whatever the example:
+    it is the value the plan's if/elif dispatch falls through on. One listing only allowed
+    values refuses the others for a type checker, as the plan's dataclass does, provided the
+    config stores an unknown value as given; one that maps it onto something else ('none' to
+    None, 'AGC' to 'agc') accepts a name outside the plan's set.
+    """
+    literal = seen["literal"]
+    if literal is not None:
+        extra = [v for v in literal if v not in ALGORITHMS] + ([None] if seen["none"] else [])
+        if extra:
+            raise AssertionError(
+                f"{_name(side)}: gradient_clip_algorithm is annotated {_admits(seen)}: "
+                f"{extra} outside the plan's {list(ALGORITHMS)}, which the plan's if/elif "
+                "dispatch falls through on"
+            )
     if "raised" in seen:
         return
+    stored = seen["attrs"].get(example.field)
+    if literal is not None:
+        value = example.value
+        if type(stored) is type(value) and stored == value:
+            return  # refused by its annotation (a type checker), as the plan's dataclasses do
+        raise AssertionError(
+            f"gradient_clip_algorithm={value!r} was accepted and stored as {stored!r}: the "
+            f"config maps a name outside {list(ALGORITHMS)} onto another value (its annotation, "
+            f"{seen['annotation']}, refuses it only for a type checker); example {example!r}"
+        )
     allowed = ", ".join(map(repr, ALGORITHMS))
     raise AssertionError(
         f"gradient_clip_algorithm={example.value!r} was accepted (stored as "
-        f"{seen['attrs'].get(example.field)!r}), and the field is annotated "
+        f"{stored!r}), and the field is annotated "
         f"{seen['annotation']}, not Literal[{allowed}]: nothing refuses an unknown "
         f"algorithm; example {example!r}"
     )

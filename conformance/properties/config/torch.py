@@ -21,6 +21,7 @@ from conformance.strategies.configs import (
     VALID,
     BadValue,
     bad_values,
+    near_miss_cases,
     unknown_keys,
     wrong_types,
 )
@@ -52,6 +53,7 @@ def torch_algorithm_default(_: None, seen: dict[str, Any]) -> None:
     "CFG-003",
     roles=("torch_config",),
     strategy=bad_values("torch", "gradient_clip_algorithm", INVALID["gradient_clip_algorithm"]),
+    examples=near_miss_cases("torch", "gradient_clip_algorithm"),
     act=on_side("torch", _sides.act_refused),
 )
 def torch_unknown_algorithm_refused(example: BadValue, seen: dict[str, Any]) -> None:
@@ -63,6 +65,7 @@ def torch_unknown_algorithm_refused(example: BadValue, seen: dict[str, Any]) -> 
     "CFG-011",
     roles=("torch_config",),
     strategy=bad_values("torch", "gradient_clip_algorithm", INVALID["gradient_clip_algorithm"]),
+    examples=near_miss_cases("torch", "gradient_clip_algorithm"),
     act=on_side("torch", _sides.act_bad),
 )
 def torch_unknown_algorithm_rejected(example: BadValue, seen: dict[str, Any]) -> None:

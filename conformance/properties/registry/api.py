@@ -27,6 +27,7 @@ from torch import nn
 from conformance.framework import Targets, attempt, conformance_property
 from conformance.strategies.blocks import unknown_names
 from conformance.strategies.layers import BuildCase, build_cases
+from conformance.strategies.near_miss import names_beside, near_misses
 from spec import BUILTIN_ARCHITECTURES
 
 __all__: list[str] = []
@@ -90,7 +91,8 @@ def _act_names(targets: Targets, name: str) -> dict[str, Any]:
 @conformance_property(
     "REG-005",
     roles=("registry", "model_config"),
-    strategy=st.one_of(st.sampled_from(BUILTIN), unknown_names()),
+    strategy=st.one_of(st.sampled_from(BUILTIN), names_beside(BUILTIN, unknown_names())),
+    examples=near_misses(BUILTIN),
     max_examples=40,
     act=_act_names,
 )

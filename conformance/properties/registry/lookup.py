@@ -20,10 +20,16 @@ from torch import nn
 from conformance.framework import Targets, attempt, conformance_property
 from conformance.properties.blocks.generator import block_swap_problems, structure
 from conformance.strategies.blocks import GeneratorCase, generator_cases, unknown_names
+from conformance.strategies.near_miss import names_beside, near_misses
 from spec import BUILTIN_ARCHITECTURES
 
 BUILTIN = BUILTIN_ARCHITECTURES
 """The names every conforming registry resolves (``spec.BUILTIN_ARCHITECTURES``)."""
+UNKNOWN = names_beside(BUILTIN_ARCHITECTURES, unknown_names())
+"""Names the registry must not know: near misses of the built-in names (case, whitespace,
+separators, 'default', 'stable', ...) beside misspellings and random text."""
+NEAR_MISSES: tuple[str, ...] = near_misses(BUILTIN_ARCHITECTURES)
+"""Every near miss of the built-in names, run as explicit examples on every profile."""
 _SMALL = GeneratorCase(hidden_channels=2, n_blocks=2, modes=2, C=4, height=8, width=8)
 
 
@@ -87,7 +93,12 @@ def _act_unknown(targets: Targets, name: str) -> dict[str, Any]:
 
 
 @conformance_property(
-    "REG-003", roles=("registry",), strategy=unknown_names(), max_examples=30, act=_act_unknown
+    "REG-003",
+    roles=("registry",),
+    strategy=UNKNOWN,
+    examples=NEAR_MISSES,
+    max_examples=30,
+    act=_act_unknown,
 )
 def unknown_name_refused(name: str, seen: dict[str, Any]) -> None:
     """An unknown name raises (it returns nothing, no default class)."""
@@ -96,7 +107,12 @@ def unknown_name_refused(name: str, seen: dict[str, Any]) -> None:
 
 
 @conformance_property(
-    "REG-009", roles=("registry",), strategy=unknown_names(), max_examples=30, act=_act_unknown
+    "REG-009",
+    roles=("registry",),
+    strategy=UNKNOWN,
+    examples=NEAR_MISSES,
+    max_examples=30,
+    act=_act_unknown,
 )
 def unknown_name_rejected(name: str, seen: dict[str, Any]) -> None:
     """An unknown name raises LookupError naming the built-in names."""
