@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="conformance",
         description="Check an implementation against the fno-stability clauses.",
     )
-    sub = parser.add_subparsers(dest="command", metavar="{check,clauses,roles}")
+    sub = parser.add_subparsers(dest="command", metavar="{check,mutate,clauses,roles}")
     check = sub.add_parser(
         "check",
         help="run the properties (no role given: the bundled implementation)",
@@ -155,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print each property's result to stderr as it finishes",
     )
+    from conformance.mutate.command import add_parser as add_mutate
+
+    add_mutate(sub, check)
     sub.add_parser("clauses", help="which properties check each clause")
     roles = sub.add_parser("roles", help="each role's option, canonical call and bundled target")
     roles.add_argument("--markdown", action="store_true", help="as the README's Markdown table")
@@ -395,6 +398,16 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             return _clauses(out)
         if args.command == "roles":
             return _roles(args, out)
+        if args.command == "mutate":
+            from conformance.mutate.command import run_command
+
+            _own_packages(err)
+            previous = _stop_on_signals()
+            try:
+                return run_command(args, out, err, _write)
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
         return _check(args, out, err)
     except _UsageError as error:
         print(parser.format_usage().rstrip(), file=err)
