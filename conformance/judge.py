@@ -444,6 +444,7 @@ def run_conformance(
     options: Options | None = None,
     domain: Domain | None = None,
     distributed: int | None = None,
+    stop_at_failure: bool = False,
 ) -> Report:
     """Check the targets against every applicable property and return the report.
 
@@ -457,6 +458,8 @@ def run_conformance(
     clauses on N gloo ranks (``Domain.distributed``). Raises TargetError for a target that cannot be
     loaded and ValueError for a bad selection or profile. On Ctrl-C / SIGTERM
     (:class:`Interrupted`) it returns what finished, with ``interrupted`` set.
+    ``stop_at_failure``: stop after the first result that counts (``conformance mutate``
+    judges a mutant so); root causes are then not computed.
     """
     names, requested = target_names(targets)
     domain = domain or Domain()
@@ -485,7 +488,10 @@ def run_conformance(
             results.append(run.one(prop, session, names))
             if progress is not None:
                 progress(results[-1])
-        explain(results, run.counterexamples, session, _by_id, lambda r: r.counts(strict))
+            if stop_at_failure and results[-1].counts(strict):
+                break
+        if not stop_at_failure:
+            explain(results, run.counterexamples, session, _by_id, lambda r: r.counts(strict))
         found = diagnose(results, run.counterexamples, session, strict)  # the agc variant
         behaves_like = None if found is None else found.line()
     except KeyboardInterrupt as stop:
