@@ -34,7 +34,7 @@ __all__: list[str] = []
     roles=("tf_config",),
     act=on_side("tf", _sides.act_algorithms),
 )
-def tf_algorithm_values(_: None, seen: list[dict[str, Any]]) -> None:
+def tf_algorithm_values(_: None, seen: dict[str, Any]) -> None:
     """Each of 'norm', 'value', 'agc' builds (tf side)"""
     _sides.algorithm_values("tf", _, seen)
 

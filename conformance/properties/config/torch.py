@@ -34,7 +34,7 @@ __all__: list[str] = []
     roles=("torch_config",),
     act=on_side("torch", _sides.act_algorithms),
 )
-def torch_algorithm_values(_: None, seen: list[dict[str, Any]]) -> None:
+def torch_algorithm_values(_: None, seen: dict[str, Any]) -> None:
     """Each of 'norm', 'value', 'agc' builds (torch side)"""
     _sides.algorithm_values("torch", _, seen)
 
