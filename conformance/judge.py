@@ -40,7 +40,7 @@ from hypothesis import errors as hyp_errors
 from hypothesis import example as hypothesis_example
 from hypothesis.strategies import SearchStrategy
 
-from conformance._internal.causes import explain
+from conformance._internal.causes import GIVE_UP_AFTER, HangWatch, explain, raised_fact
 from conformance._internal.host import WorkerCrashed, WorkerTimeout
 from conformance._internal.session import Options, Session
 from conformance._internal.stop import STOP, Interrupted, request_stop
@@ -319,6 +319,8 @@ def judge_property(
     if result.bad:
         printed = "\n".join(part.strip() for part in check.output if part.strip())
         result.output = printed or None
+        if status == "error" and isinstance(check.state.error, TargetRaised):
+            result.raised = raised_fact(check.state.error.info, example)  # one finding per line
         if example is not _NOTHING:
             if keep is not None and status == "failed":
                 keep[prop.id] = example
@@ -444,6 +446,7 @@ def run_conformance(
     options: Options | None = None,
     domain: Domain | None = None,
     distributed: int | None = None,
+    give_up_after: int | None = GIVE_UP_AFTER,
     stop_at_failure: bool = False,
 ) -> Report:
     """Check the targets against every applicable property and return the report.
@@ -455,8 +458,10 @@ def run_conformance(
     (default: the profile's); ``call_limit``: seconds per example. ``options``: worker
     threads, memory cap, import limit. ``domain`` narrows what each target declares
     (properties outside it are not applicable); ``distributed=N`` also checks the sharded
-    clauses on N gloo ranks (``Domain.distributed``). Raises TargetError for a target that cannot be
-    loaded and ValueError for a bad selection or profile. On Ctrl-C / SIGTERM
+    clauses on N gloo ranks (``Domain.distributed``). ``give_up_after=K``: after K timeouts
+    in a row of one role, its other properties are not run but reported ``timeout`` (the target
+    hangs; ``Report.given_up``); None waits on every one. Raises TargetError for a target that
+    cannot be loaded and ValueError for a bad selection or profile. On Ctrl-C / SIGTERM
     (:class:`Interrupted`) it returns what finished, with ``interrupted`` set.
     ``stop_at_failure``: stop after the first result that counts (``conformance mutate``
     judges a mutant so); root causes are then not computed.
@@ -472,6 +477,7 @@ def run_conformance(
         call_limit,
         domain,
         _entries(xfail),
+        watch=None if give_up_after is None else HangWatch(give_up_after),
     )
     chosen = [p for p in select_properties(clauses) if set(p.roles) & set(names)]
     session = Session(names, options)
@@ -533,26 +539,44 @@ class _Run:
     domain: Domain
     entries: list[XfailEntry]
     counterexamples: dict[str, Any] = field(default_factory=dict)
+    watch: HangWatch | None = None
+    """Gives up on a role after timeouts in a row (None: never)."""
 
     def one(self, prop: Property, session: Session, names: Mapping[str, str]) -> Result:
         skip = skip_reason(prop, names)
         if skip is not None:
             return _skipped(prop, skip)
-        result = judge_property(
-            prop,
-            session,
-            self.profile,
-            self.seed,
-            self.time_limit,
-            self.call_limit,
-            self.domain,
-            self.counterexamples,
-        )
+        hung = None if self.watch is None else self.watch.hung(prop.roles)
+        if hung is not None and self.watch is not None:
+            result = self._not_run(prop, session, hung, self.watch)
+        else:
+            result = judge_property(
+                prop,
+                session,
+                self.profile,
+                self.seed,
+                self.time_limit,
+                self.call_limit,
+                self.domain,
+                self.counterexamples,
+            )
+            if self.watch is not None:
+                self.watch.seen(result)
         entry = match_xfail(self.entries, prop.clause, prop.id)
         if entry is not None:
             result.xfail_reason = entry.reason
             result.status = "xfailed" if result.bad else "xpassed"
         return result
+
+    def _not_run(
+        self, prop: Property, session: Session, hung: tuple[str, ...], watch: HangWatch
+    ) -> Result:
+        """``prop`` not run: its target hangs (or not applicable, as it would have been)."""
+        outside = prop.strategy_for(session.domain(prop.roles).narrow(self.domain))
+        if isinstance(outside, NotApplicable):
+            return _result(prop, "not_applicable", message=outside.reason)
+        watch.skip(hung, prop)
+        return _result(prop, "timeout", message=watch.why(hung))
 
 
 def _report(
@@ -589,6 +613,7 @@ def _report(
         resolved={r: dict(session.meta[r]) for r in names if r in session.meta},
         requested=requested,
         interrupted=interrupted,
+        given_up=dict(run.watch.given_up) if run.watch is not None else {},
         behaves_like=behaves_like,
     )
 

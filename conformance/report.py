@@ -55,7 +55,7 @@ import typing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["BAD", "STATUSES", "PropertyError", "Report", "Result", "Status", "clean"]
+__all__ = ["BAD", "STATUSES", "Finding", "PropertyError", "Report", "Result", "Status", "clean"]
 
 Status = Literal[
     "passed",
@@ -76,6 +76,12 @@ _IDLE = ("skipped", "not_applicable")
 MAX_TEXT = 6000
 _EXIT_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+"""Numbers in an exception's message (shapes, sizes, values): left out when grouping."""
+_PLAIN_DTYPES = ("float32", "float64")
+_OPTIONAL_RANK = 4
+"""Tensors of this rank and above are checked by properties of their own (a domain a target may
+leave out, ``max_rank``); below it they are the core of the contract."""
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _NP_SCALAR = re.compile(r"\bnp\.(?:float|int|uint|complex|bool|longdouble)\w*\(([^()]*)\)")
 
@@ -127,9 +133,18 @@ class Result:
     """Why the clause is in its tier."""
     follows_from: str | None = None
     """For a bad result: the more basic clause its counterexample also breaks (its root cause)."""
+    raised: dict[str, Any] | None = None
+    """For an ``error`` the target raised: ``type`` (qualified), ``message``, ``line`` (the
+    target's ``FILE:LINE in FUNCTION`` it came from), and of the counterexample's tensors
+    ``ranks``, ``dtypes`` and ``size`` (elements in all; None without tensors). Errors with the
+    same type, message (numbers aside) and line are one :class:`Finding`."""
 
     def __post_init__(self) -> None:
         self.message = clean(self.message)
+        if self.raised is not None:
+            self.raised = {
+                k: clean(v, 1000) if isinstance(v, str) else v for k, v in self.raised.items()
+            }
         self.title = clean(self.title, 200)
         for name in ("example", "reproduction", "output", "xfail_reason"):
             value = getattr(self, name)
@@ -169,6 +184,107 @@ class Result:
 
 
 @dataclass
+class Finding:
+    """One fact behind bad results of several clauses, said once: an exception of one type and
+    message raised from one line of the target (``kind="exception"``), or a target the run gave
+    up on after timeouts in a row (``kind="hang"``, :attr:`Report.given_up`).
+
+    >>> f = Finding("exception", ("agc",), "AGC-002", ["AGC-002", "AGC-004"], ["a", "b"], True,
+    ...             ["AGC-002", "AGC-004"], exception="RuntimeError", line="/src/agc.py:22 in norm")
+    >>> f.label()
+    'RuntimeError raised at agc.py:22 in norm, 2 failing clauses'
+    """
+
+    kind: Literal["exception", "hang"]
+    roles: tuple[str, ...]
+    head: str
+    """The clause the report files it under (its first counted clause): the root cause."""
+    clauses: list[str]
+    """Every clause it touches, in report order."""
+    properties: list[str]
+    counted: bool
+    """Whether a result it explains fails the run."""
+    failing: list[str] = field(default_factory=list)
+    """The clauses of :attr:`clauses` whose results it explains fail the run (counted)."""
+    exception: str | None = None
+    """The exception's bare class name (qualified: :attr:`type`)."""
+    type: str | None = None
+    message: str = ""
+    """The exception's message on the smallest input, or what the hang was."""
+    line: str | None = None
+    """``FILE:LINE in FUNCTION``: the line of the target it was raised from."""
+    example: str | None = None
+    """The smallest input that triggers it (fewest tensor elements, then shortest repr)."""
+    example_property: str | None = None
+    """The property whose counterexample :attr:`example` is."""
+    domain: dict[str, Any] | None = None
+    """A domain declaration that would leave those inputs out, when every one that triggered it
+    lies in a domain a target may not support (rank >= 4, a dtype other than float32/64)."""
+    hint: str = ""
+    """What :attr:`domain` means and how to declare it (on the target or the command line)."""
+    not_run: list[str] = field(default_factory=list)
+    """For a hang: the properties not run."""
+
+    def label(self) -> str:
+        """A short name: the exception and its line, or the hang."""
+        n = len(self.failing or self.clauses)
+        many = f"{n} {'failing ' if self.failing else ''}clause{'s' if n != 1 else ''}"
+        if self.kind == "hang":
+            return f"the {'+'.join(self.roles)} target hangs, {len(self.not_run)} not run"
+        where = (self.line or "").rsplit("/", 1)[-1]
+        return f"{self.exception} raised at {where}, {many}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, ``roles`` as a list (an entry of the JSON summary's ``findings``)."""
+        out = asdict(self)
+        out["roles"] = list(self.roles)
+        return out
+
+
+def _tensor_domain(results: list[Result]) -> dict[str, Any] | None:
+    """A declaration leaving out the rank or dtypes every one of ``results``' inputs holds."""
+    from conformance.domain import DTYPES
+
+    shown = [r.raised for r in results if r.raised is not None]
+    if not shown or any(not info.get("ranks") for info in shown):
+        return None
+    domain: dict[str, Any] = {}
+    top = min(max(info["ranks"]) for info in shown)
+    if top >= _OPTIONAL_RANK:
+        domain["max_rank"] = top - 1
+    odd = [set(info.get("dtypes", ())) - set(_PLAIN_DTYPES) for info in shown]
+    if all(odd):
+        seen = set().union(*odd)
+        domain["dtypes"] = [d for d in DTYPES if d not in seen]
+    return domain or None
+
+
+def _domain_hint(domain: dict[str, Any], target: str) -> str:
+    attr = target.rsplit(":", 1)[-1] if ":" in target else "the target"
+    what = []
+    if "max_rank" in domain:
+        what.append(f"a tensor of rank >= {domain['max_rank'] + 1}")
+    if "dtypes" in domain:
+        what.append(f"a dtype outside {', '.join(domain['dtypes'])}")
+    flags = []
+    if "max_rank" in domain:
+        flags.append(f"--max-rank {domain['max_rank']}")
+    if "dtypes" in domain:
+        flags.append(f"--dtypes {','.join(domain['dtypes'])}")
+    return (
+        f"every input that triggered it holds {' and '.join(what)}: if the target does not "
+        f"support those, declare it ({attr}.conformance_domain = {domain!r}, or "
+        f"{' '.join(flags)}; see docs/how-to/domain.md); if it should, fix that line"
+    )
+
+
+def _input_size(result: Result) -> tuple[float, int]:
+    """How big ``result``'s counterexample is: its tensors' elements, then its repr's length."""
+    size = (result.raised or {}).get("size")
+    return (size if isinstance(size, (int, float)) else float("inf"), len(result.example or ""))
+
+
+@dataclass
 class Report:
     """Every result of one run, with what was checked and how."""
 
@@ -187,6 +303,9 @@ class Report:
     """Roles asked for (default: those of ``targets``); each must run a property."""
     interrupted: str | None = None
     """``SIGINT`` / ``SIGTERM`` when the run was stopped before it finished."""
+    given_up: dict[str, list[str]] = field(default_factory=dict)
+    """Role (``agc``, or ``agc+clip`` for a property of two) -> the properties not run because
+    that target timed out on several properties in a row (each a ``timeout`` result)."""
     behaves_like: str | None = None
     """The known AGC variant the ``agc`` target's gradients fit, and the examples checked
     (:mod:`conformance.diagnose`); None when its role has no counted failure."""
@@ -209,14 +328,100 @@ class Report:
 
     def root_causes(self) -> list[str]:
         """The failing (counted) clauses not explained by another failing clause: a clause is
-        explained when every bad result of it follows from another failing clause."""
+        explained when every bad result of it follows from another failing clause, or belongs
+        to a :class:`Finding` filed under another clause (its ``head``)."""
         failing = self.failing_clauses()
+        heads = {id(r): f.head for f, group in self._findings() for r in group}
         causes = []
         for clause in failing:
             mine = [r for r in self.results if r.clause == clause and r.counts(self.strict)]
-            if not all(r.follows_from in failing and r.follows_from != clause for r in mine):
+            if not all(
+                any(c in failing and c != clause for c in (r.follows_from, heads.get(id(r))))
+                for r in mine
+            ):
                 causes.append(clause)
         return causes
+
+    def findings(self) -> list[Finding]:
+        """The facts behind bad results, each said once: the target's exceptions grouped by
+        type, message (numbers aside) and line, and the targets the run gave up on as hanging.
+        Each with the clauses it touches and the smallest input that triggers it."""
+        return [f for f, _ in self._findings()]
+
+    def _findings(self) -> list[tuple[Finding, list[Result]]]:
+        """Each finding with the results it explains, in report order."""
+        groups: dict[tuple[Any, ...], list[Result]] = {}
+        for r in self.results:
+            key = self._finding_key(r)
+            if key is not None:
+                groups.setdefault(key, []).append(r)
+        out = []
+        for key, group in groups.items():
+            counted = [r for r in group if r.counts(self.strict)]
+            clauses = [r.clause for r in group]
+            failing = [r.clause for r in counted]
+            common: dict[str, Any] = {
+                "roles": group[0].roles,
+                "head": (counted or group)[0].clause,
+                "clauses": sorted(set(clauses), key=clauses.index),
+                "properties": [r.property for r in group],
+                "counted": bool(counted),
+                "failing": sorted(set(failing), key=failing.index),
+            }
+            if key[0] == "hang":
+                out.append((self._hang(common, group), group))
+            else:
+                out.append((self._exception(common, group), group))
+        return out
+
+    def _finding_key(self, r: Result) -> tuple[Any, ...] | None:
+        """What ``r`` shares with the other results of its finding (None: no finding)."""
+        info = r.raised
+        if r.status == "error" and info is not None and info.get("line"):
+            message = _NUMBER.sub("#", str(info.get("message", "")))
+            return ("exception", r.roles, info.get("type"), message, info["line"])
+        if r.status == "timeout" and "+".join(r.roles) in self.given_up:
+            return ("hang", r.roles)
+        return None
+
+    def _hang(self, common: dict[str, Any], group: list[Result]) -> Finding:
+        role = "+".join(group[0].roles)
+        not_run = list(self.given_up[role])
+        waited = [r for r in group if r.property not in not_run]
+        first = (waited or group)[0]
+        message = (
+            f"the {role} target hangs: it reached the time limit on {len(waited)} properties "
+            f"({', '.join(r.property for r in waited)}), the last in a row; the other "
+            f"{len(not_run)} were not run"
+        )
+        return Finding(
+            "hang",
+            **common,
+            message=message,
+            example=first.example,
+            example_property=first.property,
+            not_run=not_run,
+        )
+
+    def _exception(self, common: dict[str, Any], group: list[Result]) -> Finding:
+        shown = [r for r in group if r.example is not None] or group
+        smallest = min(shown, key=_input_size)
+        info = smallest.raised or {}
+        domain = _tensor_domain(group)
+        roles = group[0].roles
+        target = self.targets.get(roles[0], "") if len(roles) == 1 else ""
+        return Finding(
+            "exception",
+            **common,
+            exception=str(info.get("type", "")).rsplit(".", 1)[-1],
+            type=info.get("type"),
+            message=str(info.get("message", "")),
+            line=info.get("line"),
+            example=smallest.example,
+            example_property=smallest.property,
+            domain=domain,
+            hint=_domain_hint(domain, target) if domain else "",
+        )
 
     def strict_failures(self) -> list[str]:
         """Bad strict-tier MUST clauses, which the default verdict does not count."""
@@ -257,8 +462,8 @@ class Report:
 
     def summary(self) -> dict[str, Any]:
         """The count of each status, the total and the seconds, and the verdict: failing
-        clauses, root causes, strict and advisory failures, idle roles, ``conforms``,
-        ``complete``, ``exit_status``."""
+        clauses, root causes, findings (each a dict), the roles given up on, strict and advisory
+        failures, idle roles, ``conforms``, ``complete``, ``exit_status``."""
         counts: dict[str, Any] = {s: 0 for s in STATUSES}
         for r in self.results:
             counts[r.status] += 1
@@ -266,6 +471,8 @@ class Report:
         counts["seconds"] = round(sum(r.seconds for r in self.results), 3)
         counts["failing_clauses"] = self.failing_clauses()
         counts["root_causes"] = self.root_causes()
+        counts["findings"] = [f.to_dict() for f in self.findings()]
+        counts["given_up"] = {role: list(ids) for role, ids in self.given_up.items()}
         counts["strict_failures"] = self.strict_failures()
         counts["advisory_failures"] = self.advisory_failures()
         counts["idle_roles"] = self.idle_roles()
@@ -302,11 +509,12 @@ class Report:
             cause = "root cause" if len(causes) == 1 else "root causes"
             n = len(failing)
             fail = "1 clause fails" if n == 1 else f"{n} clauses fail"
-            if failing == causes:
+            named = self._named(causes)
+            if failing == causes and named == causes:
                 listed = f"{fail}: {', '.join(failing)}"
             else:
                 listed = (
-                    f"{fail}, {len(causes)} {cause}: {', '.join(causes)}; all failing: "
+                    f"{fail}, {len(causes)} {cause}: {', '.join(named)}; all failing: "
                     f"{', '.join(failing)}"
                 )
             return head + f"does NOT conform {scope} ({listed})" + tail
@@ -320,6 +528,12 @@ class Report:
             else "conforms to the plan"
         )
         return head + verdict + tail
+
+    def _named(self, causes: list[str]) -> list[str]:
+        """Each root cause, a finding's head with the finding's label: 'AGC-002 (RuntimeError
+        raised at agc.py:22 in norm, 15 clauses)'."""
+        labels = {f.head: f.label() for f in self.findings() if f.counted}
+        return [f"{c} ({labels[c]})" if c in labels else c for c in causes]
 
     def _beside(self) -> str:
         """'; 3 strict clauses fail: ...; advisory SHOULD failures: ...' (default mode only)."""

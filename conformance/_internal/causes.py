@@ -18,16 +18,32 @@ Each property declares its role itself: ``root=Root(rank, condition)`` or ``rule
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import torch
+
 from conformance._internal.host import WorkerCrashed, WorkerTimeout
 from conformance._internal.session import Session
+from conformance._internal.wire import ExceptionInfo
 from conformance.properties import PROPERTIES, Property
 from conformance.report import Result
 from conformance.strategies.tensors import LocalityCase
 
-__all__ = ["CONDITIONS", "ROOTS", "explain", "roots_of"]
+__all__ = [
+    "CONDITIONS",
+    "GIVE_UP_AFTER",
+    "ROOTS",
+    "HangWatch",
+    "explain",
+    "raised_fact",
+    "roots_of",
+    "target_line",
+    "tensors_in",
+]
 
 
 def roots_of(
@@ -175,3 +191,153 @@ def _rerooted(
             if hit and _fails_on(basic, example, session):
                 return other.follows_from
     return None
+
+
+# -- findings: what an exception of the target needs to be grouped (conformance.report.Finding)
+
+_CALLED_FROM = re.compile(r"\(called from (.+)\)\s*$")
+_RAISED_AT = re.compile(r"^raised at (.+?)(?: \(called from .+\))?\s*$")
+
+
+def target_line(info: ExceptionInfo) -> str:
+    """The line of the target an exception came from, ``FILE:LINE in FUNCTION``: the deepest
+    frame of the target's own code (the caller when it was raised inside torch or the standard
+    library); "" when no frame of the target is known.
+
+    >>> target_line(ExceptionInfo("builtins.RuntimeError", (), "x",
+    ...     "raised at /t/torch/functional.py:9 in norm (called from /me/agc.py:22 in unit)"))
+    '/me/agc.py:22 in unit'
+    >>> target_line(ExceptionInfo("builtins.ValueError", (), "x", "raised at /me/agc.py:3 in agc"))
+    '/me/agc.py:3 in agc'
+    """
+    where = info.where.strip()
+    called = _CALLED_FROM.search(where)
+    if called:
+        return called.group(1)
+    raised = _RAISED_AT.match(where)
+    return raised.group(1) if raised else ""
+
+
+def _shape_of(nested: Any) -> tuple[int, ...]:
+    shape = []
+    while isinstance(nested, (list, tuple)):
+        shape.append(len(nested))
+        nested = nested[0] if nested else None
+    return tuple(shape)
+
+
+def tensors_in(example: Any, depth: int = 0) -> list[tuple[tuple[int, ...], str]]:
+    """``(shape, dtype)`` of each tensor an example describes (an AGC case's parameters, a
+    seeded parameter, a tensor itself), looking into dataclasses and their tuples and lists.
+
+    >>> from conformance.strategies.tensors import AGCCase, ParamCase, SeededParam
+    >>> tensors_in(AGCCase((ParamCase([[[[0.0]]]], None), SeededParam((2, 3), "float16"))))
+    [((1, 1, 1, 1), 'float32'), ((2, 3), 'float16')]
+    """
+    if depth > 8:
+        return []
+    if isinstance(example, torch.Tensor):
+        return [(tuple(example.shape), str(example.dtype).removeprefix("torch."))]
+    if dataclasses.is_dataclass(example) and not isinstance(example, type):
+        dtype = getattr(example, "dtype", None)
+        if isinstance(dtype, str):
+            shape = getattr(example, "shape", None)
+            if isinstance(shape, tuple) and all(isinstance(n, int) for n in shape):
+                return [(shape, dtype)]
+            if hasattr(example, "weight"):
+                return [(_shape_of(example.weight), dtype)]
+        found = []
+        for item in dataclasses.fields(example):
+            found += tensors_in(getattr(example, item.name, None), depth + 1)
+        return found
+    if isinstance(example, (list, tuple)) and len(example) <= 256:
+        found = []
+        for item in example:
+            if isinstance(item, (torch.Tensor, list, tuple)) or dataclasses.is_dataclass(item):
+                found += tensors_in(item, depth + 1)
+        return found
+    return []
+
+
+def raised_fact(info: ExceptionInfo, example: Any) -> dict[str, Any] | None:
+    """What :attr:`conformance.report.Result.raised` holds for an exception the target raised
+    on ``example``: its type, message and line, and the example's tensor ranks, dtypes and
+    size (None when no line of the target is known: nothing to group it by)."""
+    line = target_line(info)
+    if not line:
+        return None
+    tensors = tensors_in(example)
+    return {
+        "type": info.type,
+        "message": info.message,
+        "line": line,
+        "ranks": sorted({len(shape) for shape, _ in tensors}),
+        "dtypes": sorted({dtype for _, dtype in tensors}),
+        "size": sum(math.prod(shape) for shape, _ in tensors) if tensors else None,
+    }
+
+
+# -- a hanging target: given up after timeouts in a row ------------------------------------------
+
+GIVE_UP_AFTER = 3
+"""Timeouts in a row of one role after which its remaining properties are not run (each a
+``timeout`` result saying why) instead of each waiting out the time limit."""
+
+
+class HangWatch:
+    """Counts each role's timeouts in a row and says when to give up on it.
+
+    A property's timeout counts for its roles together (``("agc",)``, ``("agc", "clip")``); any
+    other outcome of a property that ran (passed, failed, error, crashed) ends the streak of
+    its roles and of each of them alone. Once a streak reaches ``after``, every later property
+    of those roles (or of one of them, when the streak is one role's own) is not run.
+
+    >>> from conformance.report import Result
+    >>> watch = HangWatch(2)
+    >>> for p in ("agc.a", "agc.b"):
+    ...     watch.seen(Result("AGC-001", "MUST", "", p, ("agc",), "timeout"))
+    >>> watch.hung(("agc",)), watch.hung(("torch_config",))
+    (('agc',), None)
+    >>> watch.why(("agc",))[:72]
+    'not run: the agc target reached the time limit on 2 properties in a row '
+    """
+
+    def __init__(self, after: int = GIVE_UP_AFTER) -> None:
+        if isinstance(after, bool) or not isinstance(after, int) or after < 1:
+            raise ValueError(
+                f"give up after {after!r} timeouts: allowed is a whole number >= 1 (None: never)"
+            )
+        self.after = after
+        self.streak: dict[tuple[str, ...], list[str]] = {}
+        self.given_up: dict[str, list[str]] = {}
+        """Role key (``agc``, ``agc+clip``) -> the properties not run."""
+
+    def hung(self, roles: Sequence[str]) -> tuple[str, ...] | None:
+        """The roles (all of ``roles``, or one of them) given up on, or None."""
+        for key in [tuple(roles)] + [(r,) for r in roles if len(roles) > 1]:
+            if len(self.streak.get(key, ())) >= self.after:
+                return key
+        return None
+
+    def why(self, key: tuple[str, ...]) -> str:
+        """The message of a property not run because the roles ``key`` hang."""
+        waited = self.streak[key]
+        return (
+            f"not run: the {'+'.join(key)} target reached the time limit on {len(waited)} "
+            f"properties in a row ({', '.join(waited)}): it hangs, so its other properties are "
+            f"not waited on (give up after {self.after})"
+        )
+
+    def skip(self, key: tuple[str, ...], prop: Property) -> None:
+        """Record that ``prop`` was not run because ``key`` hangs."""
+        self.given_up.setdefault("+".join(key), []).append(prop.id)
+
+    def seen(self, result: Result) -> None:
+        """Count ``result`` (a property that was run) in its roles' streaks."""
+        key = tuple(result.roles)
+        if result.status == "timeout":
+            self.streak.setdefault(key, []).append(result.property)
+        elif result.status not in ("skipped", "not_applicable"):
+            self.streak[key] = []
+            for role in key:
+                self.streak[(role,)] = []

@@ -33,10 +33,15 @@ Layout (stable; :data:`FORMAT_VERSION` changes if a field changes meaning)::
         "output": null,          # what the target printed (tail), for bad results
         "tier": "plan",          # plan or strict (see spec.clauses)
         "why": "",               # why the clause is in its tier
-        "follows_from": null     # for a bad result: the more basic clause it also breaks
+        "follows_from": null,    # for a bad result: the more basic clause it also breaks
+        "raised": null           # for an error the target raised: type, message, line (the
+                                 # target's FILE:LINE in FUNCTION), ranks, dtypes, size
       }, ...],
       "summary": {"passed": 40, "failed": 0, ..., "total": 40, "seconds": 12.5,
-                  "failing_clauses": [], "root_causes": [], "strict_failures": [],
+                  "failing_clauses": [], "root_causes": [],
+                  "findings": [],        # each fact once: Finding.to_dict (see below)
+                  "given_up": {},        # role -> properties not run: the target hangs
+                  "strict_failures": [],
                   "advisory_failures": [], "idle_roles": {}, "conforms": true,
                   "complete": true, "exit_status": 0},
       "warnings": ["xfail entry 'AGC-099' matches no property"],
@@ -44,7 +49,12 @@ Layout (stable; :data:`FORMAT_VERSION` changes if a field changes meaning)::
     }
 
 ``summary`` is :meth:`Report.summary <conformance.report.Report.summary>`; each entry of
-``results`` is :meth:`Result.to_dict <conformance.report.Result.to_dict>`.
+``results`` is :meth:`Result.to_dict <conformance.report.Result.to_dict>`; each of
+``summary.findings`` is :meth:`Finding.to_dict <conformance.report.Finding.to_dict>` (``kind``
+``exception`` or ``hang``, ``head``, ``clauses``, ``failing``, ``line``, ``example``,
+``domain``, ``hint``, ``not_run``, ...). ``raised``, ``given_up`` and ``findings`` were added in
+layout 2 without a version change: no field changed meaning, and a property given up on is a
+``timeout`` as before (with ``examples`` 0 and a message starting ``not run:``).
 """
 
 from __future__ import annotations

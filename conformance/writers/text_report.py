@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import textwrap
 
-from conformance.report import Report
+from conformance.report import Finding, Report
 
 __all__ = ["render"]
 
@@ -88,7 +88,11 @@ def _root_causes(report: Report) -> list[str]:
         return []
     titles = {r.clause: r.title for r in report.results}
     lines = ["", "ROOT CAUSES (the fewest clauses that explain the failures)"]
+    findings = {f.head: f for f in report.findings() if f.counted}
     for cause in causes:
+        if cause in findings:
+            lines += _finding(findings[cause])
+            continue
         lines.append(f"  {cause} {titles.get(cause, '')}")
         lines += [
             f"    {c} {titles.get(c, '')}: follows from {cause}" for c in report.follows(cause)
@@ -97,6 +101,34 @@ def _root_causes(report: Report) -> list[str]:
     if any(c not in causes for c in failing):
         word = "root cause" if len(causes) == 1 else "root causes"
         lines.append(f"  ({len(failing)} clauses fail, {len(causes)} {word})")
+    return lines
+
+
+def _finding(f: Finding) -> list[str]:
+    """One finding, said once: the exception and its line (or the hang), the clauses it
+    touches, the smallest input that triggers it, and how to declare a domain that leaves it
+    out."""
+    if f.kind == "hang":
+        lines = [f"  {f.message}"]
+    else:
+        head, *rest = (f.message or "").splitlines() or [""]
+        lines = [f"  {f.exception}: {head}".rstrip(": "), f"    raised at {f.line}"]
+        lines += [f"    {more}" for more in rest[:3]]
+    n, props = len(f.failing), len(f.properties)
+    lines.append(
+        f"    one finding behind {n} failing clause{'s' if n != 1 else ''} "
+        f"({', '.join(f.failing)}); {props} propert{'ies' if props != 1 else 'y'} in all"
+    )
+    beside = [c for c in f.clauses if c not in f.failing]
+    if beside:
+        lines.append(f"    and beside the verdict: {', '.join(beside)}")
+    if f.example is not None:
+        label = "smallest input" if f.kind == "exception" else "first input"
+        lines.append(f"    {label} ({f.example_property}):")
+        lines.append(textwrap.indent(f.example, "      "))
+    if f.hint:
+        hint = textwrap.fill(f.hint, 92, break_on_hyphens=False, break_long_words=False)
+        lines.append(textwrap.indent(hint, "    "))
     return lines
 
 
