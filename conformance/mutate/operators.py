@@ -552,7 +552,7 @@ class _Finder:
             if keyword.arg in _AXIS_KEYWORDS | {"keepdim"} or (
                 keyword.arg in _ORDER_KEYWORDS and "norm" in (name or "")
             ):
-                self.handled.add(id(keyword.value))
+                self.handled.update(id(n) for n in ast.walk(keyword.value))
             if keyword.arg in _AXIS_KEYWORDS:
                 self.axis(node, keyword)
             elif keyword.arg == "keepdim" and _is_bool(keyword.value):
@@ -749,24 +749,18 @@ class _Finder:
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             new: ast.expr = test.operand
             description = "'not' removed"
-            text = _text(new)
-            if not _is_atom(new):
-                text = f"({text})"
+            edits = [Edit(_start(test), _start(new), "")]
         else:
             new = ast.UnaryOp(op=ast.Not(), operand=test)
             description = "condition negated"
-            inner = _text(test)
-            text = f"not {inner}" if _is_atom(test) else f"not ({inner})"
-        self.replace(
-            "negate",
-            test,
-            parent,
-            field_name,
-            index,
-            new,
-            description,
-            [Edit(_start(test), _end(test), text)],
-        )
+            if _is_atom(test):
+                edits = [Edit(_start(test), _start(test), "not ")]
+            else:
+                edits = [
+                    Edit(_start(test), _start(test), "not ("),
+                    Edit(_end(test), _end(test), ")"),
+                ]
+        self.replace("negate", test, parent, field_name, index, new, description, edits)
 
     def enum(self, node: ast.ClassDef) -> None:
         if not any(_name_of(b) in _ENUM_BASES for b in node.bases):
