@@ -112,6 +112,12 @@ def add_parser(sub: Any, check: argparse.ArgumentParser) -> argparse.ArgumentPar
         metavar="NAME",
         help=f"only these operators ({', '.join(OPERATORS)})",
     )
+    mutate.add_argument(
+        "--run-unreached",
+        action="store_true",
+        help="also run the mutants on function-body lines that no property executes (by "
+        "default a line-coverage run of the original finds them: they survive unrun)",
+    )
     return mutate
 
 
@@ -195,6 +201,7 @@ def run_command(
             jobs=args.jobs,
             progress=progress,
             baseline_progress=baseline,
+            skip_unreached=not args.run_unreached,
         )
     except (TargetError, MutateError, ValueError) as error:
         print(f"conformance mutate: error: {error}", file=err)

@@ -60,6 +60,10 @@ class Mutant:
     description: str
     source: str
     diff: str
+    end_line: int = 0
+    in_body: bool = False
+    """Whether lines ``line`` .. ``end_line`` lie inside a function body (only run when called:
+    a line-coverage run can tell that no property reaches them)."""
 
 
 def scope(tree: ast.Module, qualname: str) -> list[ast.stmt]:
@@ -274,6 +278,11 @@ def generate(
         raise MutateError(f"{path} does not parse: {error}") from None
     data = source.encode()
     starts = _offsets(data.splitlines(keepends=True))
+    bodies = [
+        (n.body[0].lineno, n.end_lineno or n.body[-1].lineno)
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.body
+    ]
     seen: set[tuple[str, str]] = set()
     counters: dict[tuple[str, int, int], int] = {}
     mutants = []
@@ -310,6 +319,8 @@ def generate(
                 mutation.description,
                 text,
                 _diff(source, text, path, mutant_id),
+                mutation.end_line,
+                any(a <= mutation.line and mutation.end_line <= b for a, b in bodies),
             )
         )
     return mutants

@@ -186,6 +186,8 @@ class Mutation:
     fallback: str | None = None
     """Text replacing the whole node when the edits do not give the expected tree."""
     node: ast.AST | None = field(default=None, repr=False)
+    end_line: int = 0
+    """The last line of the changed node (``line`` .. ``end_line``: where it is executed)."""
 
     def swap(self) -> Any:
         """Put ``new`` in place in the tree; returns what was there (give it to :meth:`restore`)."""
@@ -322,6 +324,7 @@ class _Finder:
                 tuple(edits),
                 fallback,
                 node,
+                getattr(anchor, "end_lineno", None) or line,
             )
         )
 

@@ -46,6 +46,8 @@ class MutantOutcome:
     """The first line of the failure's message, or why the mutant is incompetent / equivalent."""
     seconds: float = 0.0
     line: int = 0
+    reached: bool = True
+    """False: no property executes the changed lines (the coverage run): survived, not run."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,6 +77,13 @@ class MutationReport:
     jobs: int = 1
     warnings: list[str] = field(default_factory=list)
     interrupted: str | None = None
+    coverage: bool = False
+    """Whether a line-coverage run of the original picked the mutants to run."""
+
+    @property
+    def unreached(self) -> int:
+        """Survivors not run: no property executes their lines."""
+        return sum(not o.reached for o in self.outcomes)
 
     def counts(self) -> dict[str, int]:
         out = {name: 0 for name in OUTCOMES}
@@ -92,7 +101,7 @@ class MutationReport:
     @property
     def per_minute(self) -> float:
         """Mutants judged per minute of the mutation phase (equivalent ones not run)."""
-        run = sum(o.outcome != "equivalent" for o in self.outcomes)
+        run = sum(o.outcome != "equivalent" and o.reached for o in self.outcomes)
         return 60.0 * run / self.seconds if self.seconds > 0 else 0.0
 
     @property
@@ -109,9 +118,9 @@ class MutationReport:
         tail = f"; INTERRUPTED by {self.interrupted}" if self.interrupted else ""
         return (
             f"mutation score {score}: {c['killed']} killed, {c['timeout']} timed out, "
-            f"{c['survived']} survived, {c['incompetent']} incompetent, {c['equivalent']} "
-            f"equivalent ({done} mutants in {self.seconds:.1f} s, "
-            f"{self.per_minute:.1f} per minute){tail}"
+            f"{c['survived']} survived ({self.unreached} on lines no property reaches), "
+            f"{c['incompetent']} incompetent, {c['equivalent']} equivalent ({done} mutants "
+            f"in {self.seconds:.1f} s, {self.per_minute:.1f} run per minute){tail}"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -129,6 +138,8 @@ class MutationReport:
             "planned": self.planned,
             "score": self.score,
             **c,
+            "unreached": self.unreached,
+            "coverage": self.coverage,
             "seconds": round(self.seconds, 3),
             "baseline_seconds": round(self.baseline_seconds, 3),
             "mutants_per_minute": round(self.per_minute, 2),

@@ -148,8 +148,14 @@ def mutate(
     jobs: int = 1,
     progress: Progress | None = None,
     baseline_progress: Callable[[str], None] | None = None,
+    skip_unreached: bool = True,
 ) -> MutationReport:
     """Run the mutation analysis of ``targets[role]`` (other roles stay as given).
+
+    ``skip_unreached``: a line-coverage run of the original (a copy of its file that records
+    which of its lines run, checked like the mutants) finds the function-body lines no
+    property executes; mutants confined to them are reported ``survived`` without being run
+    (their run would be the original's).
 
     MutateError: the baseline does not conform, or the target has no Python source to mutate.
     TargetError (from the judge): a target that cannot be loaded.
@@ -219,9 +225,23 @@ def mutate(
     package = Path(file).name == "__init__.py"
     relative = bool(module) and absolute_imports(source, module, package) != source
     with tempfile.TemporaryDirectory(prefix="conformance-mutants-") as folder:
+        reached = None
+        if skip_unreached and any(m.in_body for m in chosen):
+            text = absolute_imports(source, module, package) if relative else source
+            reached = _reached_lines(role, text, Path(file).name, qualname, names, settings, folder)
+        report.coverage = reached is not None
         todo: list[tuple[Mutant, str]] = []
+        results: dict[str, MutantOutcome] = {}
         for number, mutant in enumerate(chosen):
             if mutant.id in declared:
+                continue
+            if reached is not None and mutant.in_body and not _runs(mutant, reached):
+                results[mutant.id] = _outcome(
+                    mutant,
+                    "survived",
+                    message=f"line {mutant.line} is reached by no property: not run",
+                    reached=False,
+                )
                 continue
             text = absolute_imports(mutant.source, module, package) if relative else mutant.source
             path = Path(folder) / str(number) / Path(file).name
@@ -229,7 +249,6 @@ def mutate(
             path.write_text(text, encoding="utf-8")
             todo.append((mutant, f"{path}:{qualname}"))
         started = time.perf_counter()
-        results: dict[str, MutantOutcome] = {}
         for mutant in chosen:
             entry = declared.get(mutant.id)
             if entry is not None:
@@ -270,6 +289,72 @@ def _source_of(target: str, meta: dict[str, str], role: str) -> tuple[str, str, 
     return str(path), name, module
 
 
+_TRACE = """
+
+def _conformance_mutate_lines():  # appended by conformance mutate: which lines of this file run
+    import sys
+    import threading
+
+    me, out, seen = __file__, {out!r}, set()
+
+    def line(frame, event, arg):
+        if event == "line" and frame.f_lineno not in seen:
+            seen.add(frame.f_lineno)
+            with open(out, "a") as f:
+                f.write(f"{{frame.f_lineno}}\\n")
+        return line
+
+    def call(frame, event, arg):
+        return line if frame.f_code.co_filename == me else None
+
+    sys.settrace(call)
+    threading.settrace(call)
+
+
+_conformance_mutate_lines()
+"""
+
+
+def _reached_lines(
+    role: str,
+    source: str,
+    name: str,
+    qualname: str,
+    names: dict[str, str],
+    settings: Settings,
+    folder: str,
+) -> set[int] | None:
+    """The lines of ``source`` that run when the role's properties check it (None: unknown)."""
+    from conformance.judge import run_conformance
+    from conformance.targets import TargetError
+
+    out = Path(folder) / "lines.txt"
+    copy = Path(folder) / "coverage" / name
+    copy.parent.mkdir()
+    copy.write_text(source.rstrip("\n") + "\n" + _TRACE.format(out=str(out)), encoding="utf-8")
+    try:
+        report = run_conformance(
+            {**names, role: f"{copy}:{qualname}"},
+            profile=settings.profile,
+            seed=settings.seed,
+            clauses=settings.clauses,
+            time_limit=settings.time_limit,
+            call_limit=settings.call_limit,
+            strict=settings.strict,
+            options=_options(settings),
+            domain=_domain(settings),
+        )
+    except TargetError:
+        return None
+    if report.interrupted or report.exit_status != 0 or not out.is_file():
+        return None
+    return {int(n) for n in out.read_text().split()}
+
+
+def _runs(mutant: Mutant, reached: set[int]) -> bool:
+    return any(n in reached for n in range(mutant.line, max(mutant.line, mutant.end_line) + 1))
+
+
 def _outcome(
     mutant: Mutant,
     outcome: str,
@@ -277,6 +362,7 @@ def _outcome(
     status: str | None = None,
     message: str = "",
     seconds: float = 0.0,
+    reached: bool = True,
 ) -> MutantOutcome:
     return MutantOutcome(
         mutant.id,
@@ -289,6 +375,7 @@ def _outcome(
         message,
         round(seconds, 3),
         mutant.line,
+        reached,
     )
 
 

@@ -206,3 +206,22 @@ def test_sigterm_writes_the_partial_report(tmp_path: Path) -> None:
     data = json.loads(out.read_text())
     assert data["interrupted"] == "SIGTERM"
     assert 2 <= len(data["mutants"]) < data["planned"]
+
+
+def test_mutants_on_lines_no_property_reaches_survive_unrun() -> None:
+    target = {"agc": f"{TINY}/agc.py:agc_with_dead_branch"}
+    settings = Settings(clauses=["AGC-001"])
+    report = mutate("agc", target, settings, operators=["statement"])
+    by_id = {o.id: o for o in report.outcomes}
+    # line 23: raise NotImplementedError(unit_dim + 1), under a test no property makes true
+    dead = by_id["statement:23:8:0"]
+    assert (dead.outcome, dead.reached) == ("survived", False)
+    assert "reached by no property" in dead.message
+    assert by_id["statement:24:4:0"].outcome == "killed"  # agc(...) removed
+    # and AGC-001 never gives a None gradient: tiny.agc's `continue` (line 12) is unreached too
+    unreached = {o.id for o in report.outcomes if not o.reached}
+    assert report.coverage and unreached == {"statement:12:12:0", "statement:23:8:0"}
+    # run anyway, the same mutant survives: the coverage run only saves its time
+    again = mutate("agc", target, settings, operators=["statement"], skip_unreached=False)
+    rerun = {o.id: o for o in again.outcomes}["statement:23:8:0"]
+    assert (rerun.outcome, rerun.reached) == ("survived", True)

@@ -15,3 +15,10 @@ def agc(parameters, clip_factor=0.01, eps=1e-3):  # type: ignore[no-untyped-def]
         g = torch.linalg.vector_norm(p.grad, dim=dims, keepdim=True)
         bound = clip_factor * w
         p.grad.mul_(torch.where(g > bound, bound / g, torch.ones_like(g)))
+
+
+def agc_with_dead_branch(parameters, clip_factor=0.01, eps=1e-3, *, unit_dim=None):  # type: ignore[no-untyped-def]
+    """tiny.agc, with a branch the AGC properties never take (they never pass unit_dim)."""
+    if unit_dim is not None:
+        raise NotImplementedError(unit_dim + 1)
+    agc(parameters, clip_factor, eps)
