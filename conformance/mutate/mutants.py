@@ -3,9 +3,9 @@
 >>> from conformance.mutate.mutants import generate
 >>> source = "def f(x):\\n    return x + 1\\n"
 >>> [(m.id, m.description) for m in generate(source, "f")]  # doctest: +NORMALIZE_WHITESPACE
-[('arithmetic:2:11:0', "'+' -> '-'"), ('constant:2:15:0', '1 -> 2'),
- ('constant:2:15:1', '1 -> 0'), ('statement:2:4:0', 'removed: return x + 1')]
->>> print(generate(source, "f")[0].source, end="")
+[('statement:2:4:0', 'removed: return x + 1'), ('arithmetic:2:11:0', "'+' -> '-'"),
+ ('constant:2:15:0', '1 -> 2'), ('constant:2:15:1', '1 -> 0')]
+>>> print(generate(source, "f")[1].source, end="")
 def f(x):
     return x - 1
 

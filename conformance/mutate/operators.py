@@ -3,7 +3,7 @@
 >>> import ast
 >>> from conformance.mutate.operators import find_mutations
 >>> tree = ast.parse("def f(x):\\n    return x > 0\\n")
->>> [(m.operator, m.description) for m in find_mutations(tree, [tree.body[0]])][:3]
+>>> [(m.operator, m.description) for m in find_mutations(tree, [tree.body[0]])][1:4]
 [('comparison', "'>' -> '>='"), ('comparison', "'>' -> '<='"), ('constant', '0 -> 1')]
 
 Each operator looks at one kind of node and proposes replacements for it; a
@@ -24,8 +24,9 @@ and annotations (except ``Literal[...]`` members).
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -59,7 +60,7 @@ _COMPARE_SWAPS: dict[type, tuple[type, ...]] = {
     ast.In: (ast.NotIn,),
     ast.NotIn: (ast.In,),
 }
-_COMPARE_TEXT = {
+_COMPARE_TEXT: dict[type, str] = {
     ast.Lt: "<",
     ast.LtE: "<=",
     ast.Gt: ">",
@@ -83,7 +84,7 @@ _BIN_SWAPS: dict[type, tuple[type, ...]] = {
     ast.BitAnd: (ast.BitOr,),
     ast.BitOr: (ast.BitAnd,),
 }
-_BIN_TEXT = {
+_BIN_TEXT: dict[type, str] = {
     ast.Add: "+",
     ast.Sub: "-",
     ast.Mult: "*",
@@ -185,7 +186,7 @@ class Mutation:
     edits: tuple[Edit, ...]
     fallback: str | None = None
     """Text replacing the whole node when the edits do not give the expected tree."""
-    node: ast.AST | None = field(default=None, repr=False)
+    node: ast.AST | None = dataclasses.field(default=None, repr=False)
     end_line: int = 0
     """The last line of the changed node (``line`` .. ``end_line``: where it is executed)."""
 
@@ -456,7 +457,7 @@ class _Finder:
                 )
         elif isinstance(node, ast.Constant) and id(node) not in self.handled:
             if _is_number(node):
-                for value in numeric_candidates(node.value):
+                for value in numeric_candidates(node.value):  # type: ignore[arg-type]
                     self.replace(
                         "constant",
                         node,
@@ -672,7 +673,7 @@ class _Finder:
         if values and all(isinstance(v, str) for v in values):
             added = ast.Constant(_ADDED_STR)
         elif values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            added = ast.Constant(max(values) + 1)
+            added = ast.Constant(max(int(v) for v in values) + 1)  # type: ignore[arg-type]
         if added is not None:
             self.members(node, [*members, added], f"Literal member {_text(added)} added")
 
@@ -850,9 +851,9 @@ class _Finder:
         offset = len(positional) - len(args.defaults)
         for i, value in enumerate(args.defaults):
             pairs.append((positional[offset + i], value, "defaults", i))
-        for i, value in enumerate(args.kw_defaults):
-            if value is not None:
-                pairs.append((args.kwonlyargs[i], value, "kw_defaults", i))
+        for i, kw_value in enumerate(args.kw_defaults):
+            if kw_value is not None:
+                pairs.append((args.kwonlyargs[i], kw_value, "kw_defaults", i))
         for arg, value, field_name, i in pairs:
             self.default(args, field_name, i, value, arg.annotation, arg.arg)
 
@@ -938,9 +939,9 @@ def _int_value(node: ast.AST) -> int | None:
 
 def _signed_number(node: ast.AST) -> int | float | None:
     if _is_number(node):
-        return node.value  # type: ignore[attr-defined, no-any-return]
+        return node.value  # type: ignore[attr-defined]
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _is_number(node.operand):
-        return -node.operand.value  # type: ignore[attr-defined, no-any-return]
+        return -node.operand.value  # type: ignore[attr-defined]
     return None
 
 

@@ -1,10 +1,11 @@
 """Running a mutation analysis: the baseline, then each mutant judged through the warm host.
 
->>> from conformance.mutate.run import Settings, mutate
->>> report = mutate("agc", {"agc": "tests/conformance/faithful/agc.py:adaptive_gradient_clip_"},
-...                 Settings(clauses=["AGC-001"]), operators=["inplace"])  # doctest: +SKIP
->>> report.counts()["killed"]  # doctest: +SKIP
-2
+>>> from conformance.mutate.run import Settings, judge_mutant
+>>> judge_mutant("agc", "impl:adaptive_gradient_clip_", {}, Settings(clauses=["AGC-001"]))
+('survived', None, None, '', None)
+
+:func:`judge_mutant` checks one target as a mutant (the original survives its own check);
+:func:`mutate` runs the whole analysis.
 
 Steps: (1) the original targets are checked (a full run at the chosen profile); they must
 conform, or every mutant would be "killed" by the original's own failures. The report's
