@@ -45,6 +45,7 @@ import numpy as np
 import numpy.typing as npt
 
 from spec.reference import _row_norms
+from spec.vocabulary import HALF_DTYPES
 
 __all__ = [
     "AXES",
@@ -68,7 +69,7 @@ AXES: tuple[str, ...] = ("units", "grad_norm", "bound", "scale", "comparison", "
 GRAD_FLOOR = 1e-6
 """The floor public AGCs put on ‖G‖ (timm, the NFNets reference code, optax, ...)."""
 
-_HALF = ("float16", "bfloat16")
+_HALF = HALF_DTYPES
 
 
 @dataclass(frozen=True)

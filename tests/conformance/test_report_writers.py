@@ -164,6 +164,7 @@ def test_json_layout() -> None:
         "results",
         "summary",
         "warnings",
+        "behaves_like",
     ]
     assert [r["status"] for r in data["results"]][:4] == ["failed", "error", "failed", "crashed"]
     assert data["results"][1]["follows_from"] == "AGC-001"
