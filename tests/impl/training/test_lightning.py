@@ -353,7 +353,7 @@ def test_plan_task_13_as_written_clips_scaled_gradients() -> None:
     _assert_same(model32, want32)
 
 
-@pytest.mark.parametrize("algorithm", ["norm", "agc"])
+@pytest.mark.parametrize("algorithm", ["norm", "value", "agc"])
 def test_plan_task_13_as_written_differs_for_each_algorithm(algorithm: str) -> None:
     want, _ = _reference("16-mixed", 3, algorithm, VALUES[algorithm])
     model = _model()
