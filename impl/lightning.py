@@ -335,12 +335,17 @@ def clip_and_step(
 ) -> ClipResult | None:
     """``opt.step()`` for manual optimization, clipping the *unscaled* gradients first.
 
-    >>> clip_and_step(None, None, "agc", -1.0)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    TypeError: optimizer must be a torch optimizer, got NoneType
+    >>> import torch
+    >>> model = torch.nn.Linear(2, 1)                      # outside a Trainer: no scaler
+    >>> opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    >>> model(torch.ones(1, 2)).sum().mul(100).backward()
+    >>> before = model.weight.detach().clone()
+    >>> out = clip_and_step(model, opt, "norm", 1.0)
+    >>> round(float(out.grad_norm_after), 4), round(float((model.weight.detach() - before).norm()), 4)
+    (1.0, 0.8165)
 
-    Call it in ``training_step`` where ``opt.step()`` would be (``opt = self.optimizers()``).
+    Call it in ``training_step`` where ``opt.step()`` would be (``opt = self.optimizers()``,
+    the ``LightningOptimizer``; the bare torch optimizer is refused under a GradScaler).
     Under ``manual_backward`` with a GradScaler (16-mixed) the gradients are still scaled
     until Lightning unscales them inside ``opt.step()``, and unscaling them before that
     call makes it raise (``unscale_() has already been called on this optimizer``). So the
@@ -353,7 +358,14 @@ def clip_and_step(
     (LBFGS): the clip would come before the closure's backward.
     """
     raw = _raw(optimizer)
-    _check_unscaled(_trainer_of(module), raw)
+    trainer = _trainer_of(module)
+    _check_unscaled(trainer, raw)
+    if raw is optimizer and _scaler(trainer) is not None:
+        raise TypeError(
+            f"optimizer is the bare {type(raw).__name__}: its step neither unscales the "
+            "gradients nor skips an overflowed step; pass the LightningOptimizer that "
+            "self.optimizers() returns"
+        )
     _checked(algorithm, value)
     results: list[ClipResult] = []
 

@@ -436,6 +436,17 @@ def test_fused_optimizer_under_a_grad_scaler_is_refused() -> None:
     )
 
 
+def test_clip_and_step_refuses_the_bare_optimizer_under_a_grad_scaler() -> None:
+    """The bare torch optimizer's step would neither unscale nor skip an overflowed step."""
+    model = _model()
+    model.trainer = types.SimpleNamespace(  # what clip_and_step reads of a LightningModule
+        precision_plugin=types.SimpleNamespace(scaler=torch.amp.GradScaler("cpu"))
+    )
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="pass the LightningOptimizer"):
+        clip_and_step(model, opt, "norm", 1.0)
+
+
 def test_import_impl_does_not_import_lightning() -> None:
     code = (
         "import sys, impl; print(sorted(m for m in sys.modules if m == 'impl.lightning' "
