@@ -33,7 +33,10 @@ clauses are reported beside the verdict ("conforms to the plan; 3 strict clauses
 fail") and SHOULD clauses are advisory; with ``strict`` every bad result counts.
 A bad result whose counterexample also breaks a more basic clause has
 ``follows_from`` set to it; :meth:`Report.root_causes` are the failing clauses that
-follow from no other.
+follow from no other. :meth:`Report.findings` says each fact once however many clauses it
+touches: the target's errors with one exception type, message and line (:attr:`Result.raised`),
+and a target given up on because it hangs (:attr:`Report.given_up`, its properties not run
+reported ``timeout``); a finding is filed under its first failing clause.
 
 Exit statuses (:attr:`Report.exit_status`): 0 a complete verdict, every counted clause
 passes; 1 a counted clause is bad; 3 incomplete: a role that was asked for ran no

@@ -14,6 +14,12 @@ clauses that follow from no other (:meth:`conformance.report.Report.root_causes`
 
 Each property declares its role itself: ``root=Root(rank, condition)`` or ``rule=True`` of
 :func:`~conformance.framework.conformance_property`; :func:`roots_of` derives the lists.
+
+Two more facts are said once, whatever the number of clauses they touch
+(:class:`conformance.report.Finding`): an exception of the target — :func:`raised_fact` records
+its type, message, the target's line (:func:`target_line`) and the counterexample's tensors
+(:func:`tensors_in`) on each ``error`` so the report can group them — and a target that hangs:
+:class:`HangWatch` gives up on a role after :data:`GIVE_UP_AFTER` timeouts in a row.
 """
 
 from __future__ import annotations
