@@ -9,7 +9,7 @@ interpreter.
    value, repeated and interleaved: mutants judged per minute of the mutation phase (the
    report's ``mutants_per_minute``; the baseline and coverage runs are not in it) and the
    whole command's wall time.
-2. The same few mutants judged one by one (:func:`conformance.mutate.run.judge_mutant`, the
+2. The same few mutants judged one by one (:func:`conformance.mutate.execute.judge_mutant`, the
    first counted failure ends each) in this process, through the warm worker host, against
    each judged by a fresh interpreter that imports the harness and torch and starts its own
    host (what a mutation tool driving ``conformance check`` per mutant would pay).
@@ -55,8 +55,8 @@ def throughput(jobs: int, max_mutants: int) -> tuple[float, float, dict[str, int
 
 def per_mutant(count: int) -> tuple[list[float], list[float]]:
     """Seconds per mutant: judged through this process's warm host, and by a fresh interpreter."""
+    from conformance.mutate.execute import Settings, judge_mutant
     from conformance.mutate.mutants import generate, sample
-    from conformance.mutate.run import Settings, judge_mutant
 
     path = ROOT / TARGET.split(":")[0]
     mutants = sample(generate(path.read_text(), "adaptive_gradient_clip_", str(path)), count, 0)
@@ -74,7 +74,7 @@ def per_mutant(count: int) -> tuple[list[float], list[float]]:
             judge_mutant("agc", target, {}, settings)
             warm_times.append(time.perf_counter() - start)
             code = (
-                "from conformance.mutate.run import Settings, judge_mutant; "
+                "from conformance.mutate.execute import Settings, judge_mutant; "
                 f"judge_mutant('agc', {target!r}, {{}}, Settings())"
             )
             start = time.perf_counter()

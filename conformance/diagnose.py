@@ -273,15 +273,22 @@ def _case(example: Any) -> AGCCase | None:
     return inner if isinstance(inner, AGCCase) else None
 
 
+class _Hung(Exception):
+    """The target did not answer a probe in time: a hanging target is not probed further."""
+
+
 def _observe(session: Session, case: AGCCase) -> Mapping[str, Any] | None:
-    """The target's gradients after one canonical call on ``case`` (None: it raised, crashed
-    or hung there)."""
+    """The target's gradients after one canonical call on ``case`` (None: it raised or crashed
+    there). Raises :class:`_Hung` when it did not answer within the limit."""
     try:
         worker = session.worker(OUTPUTS.roles)
         reply = worker.act(OUTPUTS.home, OUTPUTS.id, case, _CALL_LIMIT)
-    except (WorkerCrashed, WorkerTimeout):
+    except WorkerCrashed:
         session.discard(OUTPUTS.roles)
         return None
+    except WorkerTimeout:
+        session.discard(OUTPUTS.roles)
+        raise _Hung from None
     seen = reply.get("ok")
     return seen if isinstance(seen, dict) else None
 
@@ -293,10 +300,13 @@ def diagnose(
     strict: bool = False,
 ) -> Diagnosis | None:
     """Fit the ``agc`` target's gradients on the counterexamples of its counted failures and on
-    the :data:`PROBES` inside its domain; None when the ``agc`` role has no counted failure or
-    no example could be observed."""
+    the :data:`PROBES` inside its domain; None when the ``agc`` role has no counted failure,
+    no example could be observed, or the target hangs (a timeout in the run or on a probe: a
+    hanging target is not waited on again to name what it computes)."""
     failing = [r for r in results if r.roles == ("agc",) and r.counts(strict)]
     if "agc" not in session.targets or not failing:
+        return None
+    if any(r.roles == ("agc",) and r.status == "timeout" for r in results):
         return None
     examples: list[tuple[str, AGCCase]] = []
     seen_reprs: set[str] = set()
@@ -313,7 +323,10 @@ def diagnose(
     observed: list[tuple[AGCCase, Mapping[str, Any]]] = []
     checked: list[str] = []
     for label, case in [*probes, *examples]:  # small probes first: they rule out most rules
-        seen = _observe(session, case)
+        try:
+            seen = _observe(session, case)
+        except _Hung:
+            return None
         if seen is not None:
             observed.append((case, seen))
             checked.append(label)

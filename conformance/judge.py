@@ -498,8 +498,8 @@ def run_conformance(
                 break
         if not stop_at_failure:
             explain(results, run.counterexamples, session, _by_id, lambda r: r.counts(strict))
-        found = diagnose(results, run.counterexamples, session, strict)  # the agc variant
-        behaves_like = None if found is None else found.line()
+            found = diagnose(results, run.counterexamples, session, strict)  # the agc variant
+            behaves_like = None if found is None else found.line()
     except KeyboardInterrupt as stop:
         STOP.raising = False  # winding down: a second request is recorded, not raised
         interrupted = stop.signal_name if isinstance(stop, Interrupted) else "SIGINT"

@@ -81,7 +81,6 @@ _EXIT_FOR_SIGNAL = {"SIGINT": 130, "SIGTERM": 143}
 
 _NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 """Numbers in an exception's message (shapes, sizes, values): left out when grouping."""
-_PLAIN_DTYPES = ("float32", "float64")
 _OPTIONAL_RANK = 4
 """Tensors of this rank and above are checked by properties of their own (a domain a target may
 leave out, ``max_rank``); below it they are the core of the contract."""
@@ -228,6 +227,15 @@ class Finding:
     not_run: list[str] = field(default_factory=list)
     """For a hang: the properties not run."""
 
+    def __post_init__(self) -> None:
+        # what the target raised is its text: escaped here too (a Result's fields may be set
+        # after it was made, and a finding is printed on its own)
+        self.message = clean(self.message)
+        for name in ("exception", "type", "line", "example"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, clean(value, 4 * MAX_TEXT if name == "example" else 1000))
+
     def label(self) -> str:
         """A short name: the exception and its line, or the hang."""
         n = len(self.failing or self.clauses)
@@ -247,6 +255,7 @@ class Finding:
 def _tensor_domain(results: list[Result]) -> dict[str, Any] | None:
     """A declaration leaving out the rank or dtypes every one of ``results``' inputs holds."""
     from conformance.domain import DTYPES
+    from spec.vocabulary import FULL_DTYPES  # here: a CLI run has made spec ours by now
 
     shown = [r.raised for r in results if r.raised is not None]
     if not shown or any(not info.get("ranks") for info in shown):
@@ -255,7 +264,7 @@ def _tensor_domain(results: list[Result]) -> dict[str, Any] | None:
     top = min(max(info["ranks"]) for info in shown)
     if top >= _OPTIONAL_RANK:
         domain["max_rank"] = top - 1
-    odd = [set(info.get("dtypes", ())) - set(_PLAIN_DTYPES) for info in shown]
+    odd = [set(info.get("dtypes", ())) - set(FULL_DTYPES) for info in shown]
     if all(odd):
         seen = set().union(*odd)
         domain["dtypes"] = [d for d in DTYPES if d not in seen]

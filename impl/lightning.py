@@ -341,7 +341,8 @@ def clip_and_step(
     >>> model(torch.ones(1, 2)).sum().mul(100).backward()
     >>> before = model.weight.detach().clone()
     >>> out = clip_and_step(model, opt, "norm", 1.0)
-    >>> round(float(out.grad_norm_after), 4), round(float((model.weight.detach() - before).norm()), 4)
+    >>> moved = (model.weight.detach() - before).norm()
+    >>> round(float(out.grad_norm_after), 4), round(float(moved), 4)
     (1.0, 0.8165)
 
     Call it in ``training_step`` where ``opt.step()`` would be (``opt = self.optimizers()``,

@@ -157,9 +157,16 @@ def explain(
     """Set ``follows_from`` on each counted failure explained by a more basic failing clause.
 
     Failures are taken most basic first; only a clause already found to be a root cause can
-    explain another (so one fact is never filed under an unrelated one through a chain)."""
+    explain another (so one fact is never filed under an unrelated one through a chain). A role
+    that timed out anywhere in the run is not probed: a hanging target is not waited on again."""
+    hung = {r.roles for r in results if r.status == "timeout"}
     failed = [
-        r for r in results if counted(r) and r.status == "failed" and r.property in counterexamples
+        r
+        for r in results
+        if counted(r)
+        and r.status == "failed"
+        and r.property in counterexamples
+        and r.roles not in hung
     ]
     failed.sort(key=lambda r: ROOTS.index(r.property) if r.property in ROOTS else len(ROOTS))
     roots: set[str] = set()

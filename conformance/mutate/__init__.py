@@ -8,8 +8,8 @@ True
 
 A mutant is the target's source with one small change (:mod:`conformance.mutate.operators`,
 :mod:`conformance.mutate.mutants`). Each is checked as a target of its own, through the
-same worker isolation as ``conformance check`` (:mod:`conformance.mutate.run`), and its
-outcome goes into a :class:`~conformance.mutate.report.MutationReport`: the suite *kills* a
+same worker isolation as ``conformance check`` (:mod:`conformance.mutate.execute`), and its
+outcome goes into a :class:`~conformance.mutate.outcomes.MutationReport`: the suite *kills* a
 mutant when one of the role's counted properties fails on it. The score is the share of
 mutants killed; a survivor is a change of the code the clauses do not notice — a missing
 property, or a mutant equivalent to the original (declare it in an equivalence file,
@@ -22,7 +22,7 @@ from __future__ import annotations
 from conformance.mutate.equivalence import EquivalenceEntry, EquivalenceError, parse_equivalence
 from conformance.mutate.mutants import Mutant, MutateError, generate
 from conformance.mutate.operators import OPERATORS
-from conformance.mutate.report import MutantOutcome, MutationReport
+from conformance.mutate.outcomes import MutantOutcome, MutationReport
 
 __all__ = [
     "OPERATORS",

@@ -154,8 +154,8 @@ def run_command(
     warm(Options(args.threads, args.memory_limit, args.import_limit))
     from conformance.domain import Domain, DomainError
     from conformance.mutate.equivalence import EquivalenceError, load_equivalence
+    from conformance.mutate.execute import Settings, mutate
     from conformance.mutate.mutants import MutateError
-    from conformance.mutate.run import Settings, mutate
     from conformance.targets import TargetError
 
     fields = _domain_fields(args)

@@ -20,9 +20,9 @@ from conformance.mutate.equivalence import (
     parse_equivalence,
     unused,
 )
+from conformance.mutate.execute import Settings, judge_mutant, mutate
 from conformance.mutate.mutants import MutateError
-from conformance.mutate.report import MutantOutcome, MutationReport
-from conformance.mutate.run import Settings, judge_mutant, mutate
+from conformance.mutate.outcomes import MutantOutcome, MutationReport
 
 HERE = Path(__file__).resolve().parent
 TINY = HERE / "tiny"

@@ -1,6 +1,6 @@
 """The mutation report: each mutant's outcome, the counts and the score; text and JSON writers.
 
->>> from conformance.mutate.report import MutantOutcome, MutationReport
+>>> from conformance.mutate.outcomes import MutantOutcome, MutationReport
 >>> r = MutationReport(role="agc", target="m.py:f", file="m.py", qualname="f",
 ...                    profile="quick", seed=0, families=["AGC"], generated=2, outcomes=[
 ...     MutantOutcome("constant:3:8:0", "constant", "1 -> 2", "-...", "killed",

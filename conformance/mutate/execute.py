@@ -1,6 +1,6 @@
 """Running a mutation analysis: the baseline, then each mutant judged through the warm host.
 
->>> from conformance.mutate.run import Settings, judge_mutant
+>>> from conformance.mutate.execute import Settings, judge_mutant
 >>> judge_mutant("agc", "impl:adaptive_gradient_clip_", {}, Settings(clauses=["AGC-001"]))
 ('survived', None, None, '', None)
 
@@ -49,7 +49,7 @@ from conformance.mutate.mutants import (
     locate,
     sample,
 )
-from conformance.mutate.report import MutantOutcome, MutationReport
+from conformance.mutate.outcomes import MutantOutcome, MutationReport
 
 __all__ = ["Settings", "judge_mutant", "mutate"]
 
@@ -410,7 +410,7 @@ def _run_serial(
 _JOB_BOOT = (
     "import json, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
     "c = json.loads(sys.stdin.readline()); sys.path[:] = c['sys_path']; "
-    "from conformance.mutate.run import job_main; job_main(c)"
+    "from conformance.mutate.execute import job_main; job_main(c)"
 )
 
 
