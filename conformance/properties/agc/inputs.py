@@ -1,10 +1,10 @@
-"""Properties of what an AGC call accepts (AGC-013, AGC-014, AGC-018 to AGC-020, AGC-034):
-parameters without gradient, containers, single tensors, non-contiguous views, bad
-arguments, sparse gradients.
+"""Properties of what an AGC call accepts (AGC-013, AGC-014, AGC-018 to AGC-020, AGC-034,
+AGC-037): parameters without gradient, containers, single tensors, non-contiguous views, bad
+arguments, sparse gradients, the plan's defaults.
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted({p.clause for p in PROPERTIES if p.home.endswith("agc.inputs")})
-['AGC-013', 'AGC-014', 'AGC-018', 'AGC-019', 'AGC-020', 'AGC-034']
+['AGC-013', 'AGC-014', 'AGC-018', 'AGC-019', 'AGC-020', 'AGC-034', 'AGC-037']
 
 Where the clause expects an exception, the act records it with
 :func:`~conformance.framework.attempt` and the judge checks its type and message.
@@ -16,13 +16,15 @@ from typing import Any
 
 import torch
 
+from conformance.domain import Domain
 from conformance.framework import Targets, attempt, conformance_property
 from conformance.properties._assertions import assert_bitwise, assert_close
 from conformance.properties._numeric import as64, slack
 from conformance.properties.agc._acts import act_once, call_agc
 from conformance.properties.agc._cases import real
 from conformance.properties.agc._seen import grad_after
-from conformance.strategies.tensors import AGCCase, BadAGCArgument, bad_agc_arguments
+from conformance.strategies.tensors import AGCCase, BadAGCArgument, ParamCase, bad_agc_arguments
+from spec.vocabulary import FULL_DTYPES
 
 __all__: list[str] = []
 
@@ -180,3 +182,46 @@ def sparse_rejected(_: None, seen: dict[str, Any]) -> None:
     dense = grad_after({"grad": seen["dense"]})
     what = "the dense gradient, modified before the sparse one raised"
     assert_close(as64(dense), as64(torch.full((2, 3), 100.0)), 0.0, what)
+
+
+# --- AGC-037: the plan's defaults --------------------------------------------------------------
+
+PLAN_CLIP_FACTOR = 0.01
+PLAN_EPS = 1e-3
+"""Task 1.2's ``adaptive_gradient_clip_(parameters, clip_factor=0.01, eps=1e-3)``."""
+
+
+def _defaults_examples(domain: Domain) -> tuple[AGCCase, ...]:
+    """One parameter whose two rows clip at ``clip_factor * ||W_i||`` (row 0, ||W_0|| = 1) and
+    at ``clip_factor * eps`` (row 1, a zero row): any other default of either moves one row."""
+    dtype = next((d for d in FULL_DTYPES if d in domain.dtypes), None)
+    if dtype is None or domain.max_rank < 2 or not domain.allows_clip_factor(PLAN_CLIP_FACTOR):
+        return ()
+    row = ParamCase(weight=[[1.0, 0.0], [0.0, 0.0]], grad=[[1.0, 1.0], [1.0, 1.0]], dtype=dtype)
+    return (AGCCase(params=(row,), clip_factor=PLAN_CLIP_FACTOR, eps=PLAN_EPS),)
+
+
+def _act_defaults(targets: Targets, case: AGCCase) -> dict[str, Any]:
+    omitted = case.make_params()
+    targets.agc(case.wrap(omitted))
+    given = case.make_params()
+    targets.agc(case.wrap(given), clip_factor=PLAN_CLIP_FACTOR, eps=PLAN_EPS)
+    return {"omitted": [p.grad for p in omitted], "given": [p.grad for p in given]}
+
+
+@conformance_property(
+    "AGC-037",
+    roles=("agc",),
+    strategy=real(containers=("list",)),
+    examples=_defaults_examples,
+    act=_act_defaults,
+)
+def plan_defaults(case: AGCCase, seen: dict[str, Any]) -> None:
+    """Called with the parameters alone: as with clip_factor=0.01 and eps=1e-3."""
+    rows = zip(case.params, seen["omitted"], seen["given"], strict=True)
+    for k, (p, a, b) in enumerate(rows):
+        if not p.has_grad:
+            continue
+        got, want = as64(grad_after({"grad": a})), as64(grad_after({"grad": b}))
+        what = f"param {k}: called without clip_factor and eps vs with 0.01 and 1e-3"
+        assert_close(got, want, slack(want, want, p.torch_dtype), what, case)

@@ -7,6 +7,8 @@ Used by tests/test_agc_properties.py to show that the AGC properties can fail:
 - :func:`rms_bound_agc` bounds by the RMS of the weight unit instead of its norm (AGC-005).
 - :func:`replacing_agc` assigns a new ``.grad`` tensor instead of writing in place (AGC-012).
 - :func:`nan_spreading_agc` is timm-style: clips right, but turns a NaN-norm unit all NaN (AGC-022).
+- :func:`factor_default_agc` and :func:`eps_default_agc` clip right when given both arguments,
+  but default to clip_factor 0.1 / eps 1e-4 instead of the plan's 0.01 / 1e-3 (AGC-037).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Callable, Iterable
 import torch
 
 __all__ = [
+    "eps_default_agc",
+    "factor_default_agc",
     "nan_spreading_agc",
     "no_eps_guard_agc",
     "per_tensor_agc",
@@ -111,3 +115,21 @@ def nan_spreading_agc(
         g_norm = _l2(g, dims)
         clipped = g * (bound / g_norm.clamp(min=1e-30))
         p.grad.copy_(torch.where(g_norm <= bound, g, clipped).to(p.grad.dtype))
+
+
+def factor_default_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.1, eps: float = 1e-3
+) -> None:
+    """The rule right, the default clip_factor 0.1 (the plan's is 0.01)."""
+    for p in _params(parameters):
+        if p.grad is not None:
+            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+
+
+def eps_default_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-4
+) -> None:
+    """The rule right, the default eps 1e-4 (the plan's is 1e-3)."""
+    for p in _params(parameters):
+        if p.grad is not None:
+            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))

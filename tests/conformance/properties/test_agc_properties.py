@@ -65,6 +65,8 @@ FAULTS = [
     (agc_faults.rms_bound_agc, "agc.matches_reference"),
     (agc_faults.replacing_agc, "agc.grad_storage_kept"),
     (agc_faults.nan_spreading_agc, "agc.nonfinite_convention"),
+    (agc_faults.factor_default_agc, "agc.plan_defaults"),
+    (agc_faults.eps_default_agc, "agc.plan_defaults"),
 ]
 
 
@@ -85,12 +87,24 @@ def test_property_catches_faulty_agc(fault: Any, pid: str) -> None:
 
 @pytest.mark.parametrize(
     "fault",
-    [agc_faults.per_tensor_agc, agc_faults.no_eps_guard_agc, agc_faults.rms_bound_agc],
+    [
+        agc_faults.per_tensor_agc,
+        agc_faults.no_eps_guard_agc,
+        agc_faults.rms_bound_agc,
+        agc_faults.factor_default_agc,
+        agc_faults.eps_default_agc,
+    ],
     ids=lambda f: f.__name__,
 )
 def test_faults_still_pass_unrelated_properties(fault: Any) -> None:
-    """The faults are narrow: they keep storage, dtype and weights (so the catches are specific)."""
-    for pid in ("agc.grad_storage_kept", "agc.dtype_kept", "agc.weights_untouched"):
+    """The faults are narrow: they keep storage, dtype and weights (so the catches are specific);
+    a wrong default breaks only AGC-037 (the rule holds whenever both arguments are given)."""
+    pids = ["agc.grad_storage_kept", "agc.dtype_kept", "agc.weights_untouched"]
+    if fault in (agc_faults.factor_default_agc, agc_faults.eps_default_agc):
+        pids += ["agc.unit_rule", "agc.eps_guard", "agc.matches_reference"]
+    else:
+        pids += ["agc.plan_defaults"]
+    for pid in pids:
         prop = next(p for p in MINE if p.id == pid)
         run_property(prop, Targets(agc=fault), max_examples=15)
 
