@@ -26,7 +26,10 @@ Keys (all optional): ``dtypes`` (a subset of :data:`DTYPES`), ``max_rank`` (0..5
 ``min_size`` (the smallest grid side H, W a spectral conv, block or generator takes),
 ``distributed`` (a request rather than a limit: the number of gloo ranks, 2 to 16, on
 which the sharded properties of AGC-035 / AGC-036 lay the parameters out; 0, the
-default, leaves them not applicable — ``--distributed N`` on the command line).
+default, leaves them not applicable — ``--distributed N`` on the command line),
+``extensions`` (the optional keyword arguments of :data:`EXTENSIONS` the target accepts,
+beyond the plan's call; their properties are ``not_applicable`` for a target that does not
+declare them: ``my_agc.conformance_domain = {"extensions": ["error_if_nonfinite"]}``).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-__all__ = ["ATTRIBUTE", "DTYPES", "Domain", "DomainError", "NotApplicable"]
+__all__ = ["ATTRIBUTE", "DTYPES", "EXTENSIONS", "Domain", "DomainError", "NotApplicable"]
 
 ATTRIBUTE = "conformance_domain"
 """The target attribute that declares its domain (a dict of the keys above)."""
@@ -48,7 +51,17 @@ The one spelling written out of ``spec.vocabulary.GRADIENT_DTYPES`` (a test hold
 equal): the pytest plugin imports this module in the user's own pytest process, where a
 folder of theirs named ``spec`` may come first on ``sys.path``, so it must not import ``spec``."""
 
-_KEYS = ("dtypes", "max_rank", "clip_factor", "min_size", "distributed")
+EXTENSIONS: dict[str, str] = {
+    "error_if_nonfinite": "AGC-023",
+    "unit_dim": "AGC-024",
+}
+"""The optional keyword arguments of an ``agc`` target the harness checks when the target
+declares them, each with its clause: ``error_if_nonfinite=True`` raises on a non-finite
+gradient norm before modifying anything (AGC-023); ``unit_dim`` sets the unit axis, as an
+int for every rank >= 2 tensor or a mapping ``{parameter: axis or None}`` (None: the
+parameter is left alone) (AGC-024)."""
+
+_KEYS = ("dtypes", "max_rank", "clip_factor", "min_size", "distributed", "extensions")
 
 
 class DomainError(ValueError):
@@ -74,6 +87,8 @@ class Domain:
     min_size: int = 1
     distributed: int = 0
     """Gloo ranks for the sharded properties (AGC-035, AGC-036); 0: not requested."""
+    extensions: tuple[str, ...] = ()
+    """Names of :data:`EXTENSIONS` the target accepts (a declaration: none by default)."""
 
     @classmethod
     def declared(cls, value: Any, where: str = "the domain") -> Domain:
@@ -113,6 +128,14 @@ class Domain:
                     f"{where}: distributed {ranks!r}: allowed is 0 (off) or an int from 2 to 16"
                 )
             out = replace(out, distributed=ranks)
+        if "extensions" in value:
+            names = value["extensions"]
+            if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+                raise DomainError(f"{where}: extensions must be a list of names, not {names!r}")
+            bad = [n for n in names if n not in EXTENSIONS]
+            if bad:
+                raise DomainError(f"{where}: extensions {bad!r}: allowed are {list(EXTENSIONS)}")
+            out = replace(out, extensions=tuple(n for n in EXTENSIONS if n in names))
         return out
 
     def narrow(self, other: Domain) -> Domain:
@@ -125,6 +148,9 @@ class Domain:
             clip_factor=(low, high),
             min_size=max(self.min_size, other.min_size),
             distributed=max(self.distributed, other.distributed),  # a request: either asks
+            extensions=tuple(
+                n for n in EXTENSIONS if n in self.extensions or n in other.extensions
+            ),  # a declaration: either says so
         )
 
     def only(self, dtypes: tuple[str, ...]) -> tuple[str, ...]:

@@ -10,7 +10,9 @@ The pages, all under ``docs/reference/``:
   (``conformance`` and its subcommands, ``python -m impl.runner``, ``python -m impl.compare``);
 - ``roles.md``: the role table (:func:`conformance.roles.markdown_table`);
 - ``benchmarks.md``: the figures of ``benchmarks/results/*.json`` (each benchmark's ``--json``
-  output), with the conditions each was measured under.
+  output), with the conditions each was measured under;
+- ``mutation-scores.md``: the mutation scores of ``benchmarks/results/mutation/scores.json``
+  (``benchmarks/mutation_scores.py``), with every survivor.
 
 ``tests/test_docs.py`` asserts that each committed page equals what this script writes now.
 """
@@ -185,6 +187,57 @@ def render_benchmarks(results: Path = RESULTS) -> str:
     return "".join(parts)
 
 
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{100 * value:.1f} %"
+
+
+def _score_row(r: dict[str, Any]) -> str:
+    options = " ".join(r["options"]) or "plan tier"
+    eq = f"`{r['equivalence_file']}`" if r["equivalence_file"] else "none"
+    load = f"{_load(r['load_before'])} → {_load(r['load_after'])}"
+    return (
+        f"| {r['name']} | `{r['target']}` | {options} | {r['planned']} | {r['killed']} | "
+        f"{r['timeout']} | {r['survived']} ({r['unreached']}) | {r['incompetent']} | "
+        f"{r['equivalent']} ({eq}) | **{_score(r['score'])}** | {r['wall_seconds']:.0f} s | "
+        f"{load} |"
+    )
+
+
+def render_mutation_scores(path: Path = RESULTS / "mutation" / "scores.json") -> str:
+    """``docs/reference/mutation-scores.md`` from ``benchmarks/mutation_scores.py``'s output."""
+    parts = [
+        "# Mutation scores\n\n",
+        _GENERATED,
+        "Read from `benchmarks/results/mutation/scores.json`, written by "
+        "`benchmarks/mutation_scores.py` (one `conformance mutate` command per row; see "
+        "[the suite's power](../explanation/power.md) for what the survivors mean). "
+        "**score = (killed + timed out) / (all − incompetent − equivalent)**; survivors in "
+        "brackets: on lines no property of the role reaches.\n",
+    ]
+    if not path.exists():
+        return "".join([*parts, "\nNo scores are committed yet.\n"])
+    data = json.loads(path.read_text(encoding="utf-8"))
+    parts += [f"\n`{data['command']}`\n\n", _conditions(data["conditions"]), "\n"]
+    parts.append(
+        "| run | target | counted | mutants | killed | timed out | survived (unreached) | "
+        "incompetent | equivalent | score | wall | load average before → after |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    runs = list(data["runs"].values())
+    parts += [_score_row(r) + "\n" for r in runs]
+    for r in runs:
+        survivors = r["survivors"]
+        parts.append(f"\n## Survivors: {r['name']} ({len(survivors)})\n\n")
+        if not survivors:
+            parts.append("None.\n")
+            continue
+        parts.append("| mutant | change | reached |\n|---|---|---|\n")
+        for m in survivors:
+            change = m["description"].replace("|", "\\|").replace("\n", " ")
+            parts.append(f"| `{m['id']}` | `{change}` | {'yes' if m['reached'] else 'no'} |\n")
+    return "".join(parts)
+
+
 def render_all() -> dict[Path, str]:
     """Every generated page: path -> its text."""
     from spec.docs import render_spec
@@ -194,6 +247,7 @@ def render_all() -> dict[Path, str]:
         REFERENCE / "cli.md": render_cli(),
         REFERENCE / "roles.md": render_roles(),
         REFERENCE / "benchmarks.md": render_benchmarks(),
+        REFERENCE / "mutation-scores.md": render_mutation_scores(),
     }
 
 

@@ -561,6 +561,13 @@ def adaptive_gradient_clip_(
     return _count(done.outcomes, done.firsts[0].device)
 
 
+# What this function supports beyond the plan's call, for conformance checks of it
+# (``conformance.domain``): the optional keywords of AGC-023 and AGC-024 are checked.
+adaptive_gradient_clip_.conformance_domain = {  # type: ignore[attr-defined]
+    "extensions": ["error_if_nonfinite", "unit_dim"]
+}
+
+
 def adaptive_gradient_clip_with_norms_(
     parameters: Tensor | Iterable[Tensor] | nn.Module,
     clip_factor: float = 0.01,

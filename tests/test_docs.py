@@ -24,7 +24,7 @@ def _generator() -> ModuleType:
 
 
 GEN = _generator()
-PAGES = ["clauses.md", "cli.md", "roles.md", "benchmarks.md"]
+PAGES = ["clauses.md", "cli.md", "roles.md", "benchmarks.md", "mutation-scores.md"]
 
 
 @pytest.mark.parametrize("name", PAGES)

@@ -506,9 +506,7 @@ CLAUSES: tuple[Clause, ...] = (
         why="Task 1.2 gives the signature adaptive_gradient_clip_(parameters, clip_factor=0.01, "
         "eps=1e-3); a caller that leaves them out gets the paper's values.",
         title="the plan's defaults",
-        text=(
-            "Called with the parameters alone, AGC clips as with clip_factor=0.01 and eps=1e-3."
-        ),
+        text=("Called with the parameters alone, AGC clips as with clip_factor=0.01 and eps=1e-3."),
         source=f"{_PLAN_12}; issue 18 (mutants of the defaults survived every other clause)",
         reference=_REF,
     ),

@@ -79,3 +79,35 @@ def test_clip_factor_domain_narrows_the_drawn_factors() -> None:
         {"agc": "faithful.narrow:small_factor_agc"}, clauses=["AGC-00*", "AGC-017", "AGC-033"]
     )
     assert {r.status for r in report.results} == {"passed"}, report.summary_line()
+
+
+def test_extensions_are_checked_only_where_declared() -> None:
+    """AGC-023 / AGC-024 run for a target declaring the keywords (the bundled AGC) and are
+    not applicable, with the declaration to make, for one that does not (faithful AGC)."""
+    extension_clauses = ["AGC-023", "AGC-024"]
+    ours = statuses(
+        run_conformance({"agc": "impl:adaptive_gradient_clip_"}, clauses=["AGC-02[34]"])
+    )
+    assert ours == {
+        "agc.error_if_nonfinite": "passed",
+        "agc.unit_dim_int": "passed",
+        "agc.unit_dim_per_parameter": "passed",
+    }
+    plain = run_conformance(
+        {"agc": "faithful.agc:adaptive_gradient_clip_"}, clauses=extension_clauses
+    )
+    assert {r.status for r in plain.results} == {"not_applicable"}
+    why = {r.property: r.message for r in plain.results}
+    assert '{"extensions": ["unit_dim"]}' in why["agc.unit_dim_int"]
+    assert '{"extensions": ["error_if_nonfinite"]}' in why["agc.error_if_nonfinite"]
+
+
+def test_extension_declarations_are_validated_and_joined() -> None:
+    d = Domain.declared({"extensions": ["unit_dim", "error_if_nonfinite"]})
+    assert d.extensions == ("error_if_nonfinite", "unit_dim")  # the order of EXTENSIONS
+    assert Domain().narrow(d).extensions == d.extensions  # a declaration: either says so
+    assert d.describe() == {"extensions": ["error_if_nonfinite", "unit_dim"]}
+    with pytest.raises(DomainError, match=r"extensions \['foreach'\]: allowed are"):
+        Domain.declared({"extensions": ["foreach"]})
+    with pytest.raises(DomainError, match="must be a list of names"):
+        Domain.declared({"extensions": "unit_dim"})

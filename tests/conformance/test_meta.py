@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.strategies import SearchStrategy
 
 import spec
-from conformance.domain import Domain
+from conformance.domain import EXTENSIONS, Domain
 from conformance.properties import PROPERTIES, Property
 from conformance.roles import ROLE_TABLE, ROLES, markdown_table
 
@@ -73,7 +73,7 @@ def _namespace() -> dict[str, Any]:
     return namespace
 
 
-WHOLE = Domain(distributed=2)
+WHOLE = Domain(distributed=2, extensions=tuple(EXTENSIONS))
 """The whole contract, the sharded properties (which run on request) included."""
 
 

@@ -9,6 +9,11 @@ Used by tests/test_agc_properties.py to show that the AGC properties can fail:
 - :func:`nan_spreading_agc` is timm-style: clips right, but turns a NaN-norm unit all NaN (AGC-022).
 - :func:`factor_default_agc` and :func:`eps_default_agc` clip right when given both arguments,
   but default to clip_factor 0.1 / eps 1e-4 instead of the plan's 0.01 / 1e-3 (AGC-037).
+- :func:`eager_nonfinite_agc` declares ``error_if_nonfinite`` but raises only when it reaches
+  the non-finite parameter, after clipping the ones before it (AGC-023).
+- :func:`axis_ignoring_agc` declares ``unit_dim`` but clips along dim 0 whatever it says, and
+  :func:`exclusion_ignoring_agc` honours int and mapped axes but clips a parameter mapped to
+  None along dim 0 instead of leaving it alone (AGC-024).
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ from collections.abc import Callable, Iterable
 import torch
 
 __all__ = [
+    "axis_ignoring_agc",
+    "eager_nonfinite_agc",
     "eps_default_agc",
+    "exclusion_ignoring_agc",
     "factor_default_agc",
     "nan_spreading_agc",
     "no_eps_guard_agc",
@@ -133,3 +141,67 @@ def eps_default_agc(
     for p in _params(parameters):
         if p.grad is not None:
             p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+
+
+def eager_nonfinite_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor],
+    clip_factor: float = 0.01,
+    eps: float = 1e-3,
+    *,
+    error_if_nonfinite: bool = False,
+) -> None:
+    """The switch checked one parameter at a time: the earlier ones are already clipped."""
+    for p in _params(parameters):
+        if p.grad is None:
+            continue
+        if error_if_nonfinite and not torch.isfinite(_l2(_wide(p.grad), None)).all():
+            raise RuntimeError("non-finite gradient norm")
+        p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+
+
+eager_nonfinite_agc.conformance_domain = {"extensions": ["error_if_nonfinite"]}  # type: ignore[attr-defined]
+
+
+def _along(p: torch.Tensor, axis: int, clip_factor: float, eps: float) -> torch.Tensor:
+    """The rule with units along ``axis`` (rank >= 2)."""
+    moved = torch.movedim(p.detach(), axis, 0)
+    twin = torch.nn.Parameter(moved.clone())
+    twin.grad = torch.movedim(p.grad, axis, 0).clone()
+    return torch.movedim(_scaled(twin, clip_factor, eps, _l2), 0, axis)
+
+
+def axis_ignoring_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor],
+    clip_factor: float = 0.01,
+    eps: float = 1e-3,
+    *,
+    unit_dim: object = None,
+) -> None:
+    """Accepts ``unit_dim`` and ignores it: units along dim 0 always."""
+    for p in _params(parameters):
+        if p.grad is not None:
+            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+
+
+axis_ignoring_agc.conformance_domain = {"extensions": ["unit_dim"]}  # type: ignore[attr-defined]
+
+
+def exclusion_ignoring_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor],
+    clip_factor: float = 0.01,
+    eps: float = 1e-3,
+    *,
+    unit_dim: object = None,
+) -> None:
+    """Int and mapped axes honoured; a parameter mapped to None is clipped along dim 0."""
+    for p in _params(parameters):
+        if p.grad is None:
+            continue
+        axis = unit_dim.get(p) if isinstance(unit_dim, dict) else unit_dim
+        if p.ndim <= 1 or axis is None:
+            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+        else:
+            p.grad.copy_(_along(p, int(axis), clip_factor, eps))
+
+
+exclusion_ignoring_agc.conformance_domain = {"extensions": ["unit_dim"]}  # type: ignore[attr-defined]

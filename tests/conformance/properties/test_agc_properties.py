@@ -67,6 +67,10 @@ FAULTS = [
     (agc_faults.nan_spreading_agc, "agc.nonfinite_convention"),
     (agc_faults.factor_default_agc, "agc.plan_defaults"),
     (agc_faults.eps_default_agc, "agc.plan_defaults"),
+    (agc_faults.eager_nonfinite_agc, "agc.error_if_nonfinite"),
+    (agc_faults.axis_ignoring_agc, "agc.unit_dim_int"),
+    (agc_faults.axis_ignoring_agc, "agc.unit_dim_per_parameter"),
+    (agc_faults.exclusion_ignoring_agc, "agc.unit_dim_per_parameter"),
 ]
 
 

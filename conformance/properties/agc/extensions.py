@@ -1,0 +1,246 @@
+"""Properties of the optional keyword arguments an AGC may accept (AGC-023, AGC-024).
+
+>>> from conformance.properties import PROPERTIES
+>>> sorted(p.id for p in PROPERTIES if p.home.endswith("agc.extensions"))
+['agc.error_if_nonfinite', 'agc.unit_dim_int', 'agc.unit_dim_per_parameter']
+
+The plan's call is ``agc(parameters, clip_factor, eps)``; these properties check the
+extensions named in :data:`conformance.domain.EXTENSIONS`, and only for a target that
+declares them (``conformance_domain = {"extensions": ["error_if_nonfinite", "unit_dim"]}``):
+a target without them is not wrong, its report says ``not_applicable`` and how to declare.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from hypothesis import strategies as st
+
+from conformance.domain import Domain, NotApplicable
+from conformance.framework import Targets, attempt, conformance_property
+from conformance.properties._assertions import assert_bitwise, assert_rows_close
+from conformance.properties._numeric import Array, as64, band, ratios, slack, unit_rows
+from conformance.properties.agc._acts import after_call
+from conformance.properties.agc._cases import real
+from conformance.properties.agc._seen import before, grad_after
+from conformance.strategies.tensors import REAL, AGCCase, ParamCase, agc_cases
+from spec.reference import agc_reference
+
+__all__: list[str] = []
+
+
+def _declared(name: str, make: Any) -> Any:
+    """A strategy adapter: ``make(domain)`` where the target declares extension ``name``."""
+
+    def strategy(domain: Domain) -> Any:
+        if name not in domain.extensions:
+            return NotApplicable(
+                f"the target does not declare the optional keyword {name!r} (declare it with "
+                f'conformance_domain = {{"extensions": ["{name}"]}} to have it checked)'
+            )
+        return make(domain)
+
+    return strategy
+
+
+def _grads(params: list[torch.Tensor]) -> list[torch.Tensor | None]:
+    return [None if p.grad is None else p.grad.clone() for p in params]
+
+
+# --- AGC-023: error_if_nonfinite ----------------------------------------------------------------
+
+
+def _nonfinite_examples(domain: Domain) -> tuple[AGCCase, ...]:
+    """A NaN in the second parameter's gradient, an inf in one unit, and finite values: the
+    first parameter must not be touched before the switch raises."""
+    dtypes = domain.only(REAL)
+    if not dtypes:
+        return ()
+    dtype = dtypes[0]
+    clean = ParamCase(weight=[[1.0, 0.0], [0.0, 1.0]], grad=[[3.0, 4.0], [0.0, 0.5]], dtype=dtype)
+    nan = ParamCase(weight=[1.0, 1.0], grad=[float("nan"), 1.0], dtype=dtype)
+    inf = ParamCase(weight=[[1.0], [1.0]], grad=[[float("inf")], [0.5]], dtype=dtype)
+    return tuple(AGCCase(params=ps) for ps in ((clean, nan), (clean, inf), (clean,)))
+
+
+def _act_switch(targets: Targets, case: AGCCase) -> dict[str, Any]:
+    params = case.make_params()
+    got = attempt(
+        targets.agc,
+        list(params),
+        clip_factor=case.clip_factor,
+        eps=case.eps,
+        error_if_nonfinite=True,
+    )
+    plain = case.make_params()
+    targets.agc(list(plain), clip_factor=case.clip_factor, eps=case.eps)
+    return {"raised": got.raised, "grads": [p.grad for p in params], "plain": _grads(plain)}
+
+
+def _unit_norms(g: Array) -> Array:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(np.sqrt(np.sum(np.abs(unit_rows(g)) ** 2, axis=1)))
+
+
+def _must_raise(case: AGCCase) -> bool | None:
+    """True where a unit's float64 gradient norm is NaN or inf, False where every norm is
+    finite in float32 too; None (either way) where a norm overflows float32 only: the
+    accumulation dtype decides, and float32 accumulation is allowed (AGC-032)."""
+    _, _, grads = before(case)
+    norms = [_unit_norms(g) for g in grads if g is not None]
+    if any(not np.isfinite(n).all() for n in norms):
+        return True
+    if any((n > np.finfo(np.float32).max).any() for n in norms):
+        return None
+    return False
+
+
+@conformance_property(
+    "AGC-023",
+    roles=("agc",),
+    strategy=_declared("error_if_nonfinite", real(nonfinite=True, containers=("list",))),
+    examples=lambda d: _nonfinite_examples(d) if "error_if_nonfinite" in d.extensions else (),
+    act=_act_switch,
+)
+def error_if_nonfinite(case: AGCCase, seen: dict[str, Any]) -> None:
+    """With ``error_if_nonfinite=True``: a NaN / inf gradient norm raises before any gradient
+    is modified; finite gradients give the same result as without the switch."""
+    params = case.make_params()
+    must, info = _must_raise(case), seen["raised"]
+    if info is not None and info.is_a("TypeError"):
+        raise AssertionError(
+            f"error_if_nonfinite=True raised {info.name}: {info.message} (the target declares "
+            f"the extension; the switch's error is about the values); case {case!r}"
+        )
+    if must and info is None:
+        raise AssertionError(
+            f"a non-finite gradient norm did not raise with error_if_nonfinite=True; case {case!r}"
+        )
+    if info is not None and must is False:
+        raise AssertionError(
+            f"finite gradients raised {info.name}: {info.message} with error_if_nonfinite=True; "
+            f"case {case!r}"
+        )
+    for k, (p, got, plain) in enumerate(zip(params, seen["grads"], seen["plain"], strict=True)):
+        if p.grad is None:
+            continue
+        if info is not None:
+            what = f"param {k}: error_if_nonfinite raised ({info.name}) but the gradient changed"
+            assert_bitwise(grad_after({"grad": got}), p.grad, what, case)
+        else:
+            what = f"param {k}: error_if_nonfinite=True vs no switch, finite gradients"
+            assert_bitwise(grad_after({"grad": got}), plain, what, case)
+
+
+# --- AGC-024: the unit axis ----------------------------------------------------------------------
+
+AXES: tuple[int, ...] = (1, -1, 0)
+"""The int unit axes drawn for ``unit_dim`` (valid for every rank >= 2), the off-default ones
+first so that examples shrink toward a change of axis."""
+
+
+def _check_axes(case: AGCCase, seen: dict[str, Any], axes: tuple[int | None, ...]) -> None:
+    """Each gradient against the float64 reference with its parameter's unit axis (None: left
+    alone, bit for bit)."""
+    params, weights, grads = before(case)
+    dims = [0 if a is None else a for a in axes]
+    expected, _ = agc_reference(weights, grads, case.clip_factor, case.eps, unit_dims=dims)
+    rows = zip(params, seen["params"], weights, grads, expected, axes, strict=True)
+    for k, (p, facts, w, g, want, axis) in enumerate(rows):
+        if g is None or want is None:
+            continue
+        after = grad_after(facts)
+        if axis is None:
+            assert_bitwise(after, p.grad, f"param {k}: excluded (unit_dim None), changed", case)
+            continue
+
+        def first(a: Array, axis: int = axis) -> Array:  # the unit axis in front
+            return a if a.ndim <= 1 else np.moveaxis(a, axis % a.ndim, 0)
+
+        w1, g1, want1 = first(w), first(g), first(want)
+        r, _ = ratios(w1, g1, case.clip_factor, case.eps)
+        got_rows = unit_rows(first(as64(after)))
+        want_rows = unit_rows(want1)
+        if got_rows.shape != want_rows.shape:
+            raise AssertionError(f"param {k}: gradient shape changed; case {case!r}")
+        skip = np.abs(r - 1) < band(p.dtype)
+        allowed = slack(unit_rows(g1), want_rows, p.dtype)
+        what = f"param {k} (unit axis {axis})"
+        assert_rows_close(what, got_rows, want_rows, allowed, skip, case, r)
+
+
+def _call(targets: Targets, case: AGCCase, params: list[torch.Tensor], unit_dim: Any) -> Any:
+    """Act helper: one call with ``unit_dim`` on ``params`` (fresh parameters of ``case``)."""
+    kept = [
+        None if p.grad is None else (p.grad, p.grad.data_ptr(), p.grad.shape, p.grad.stride())
+        for p in params
+    ]
+    targets.agc(list(params), clip_factor=case.clip_factor, eps=case.eps, unit_dim=unit_dim)
+    return {"params": after_call(params, kept)}
+
+
+def _int_cases(domain: Domain) -> Any:
+    if not domain.only(REAL):
+        return NotApplicable("float32 and float64 are both outside the target's domain")
+    if domain.max_rank < 2:
+        return NotApplicable("ranks >= 2 (where the unit axis matters) are outside the domain")
+    cases = agc_cases(domain.only(REAL), domain=domain, containers=("list",), min_rank=2)
+    return st.tuples(cases, st.sampled_from(AXES))
+
+
+def _act_int(targets: Targets, example: tuple[AGCCase, int]) -> dict[str, Any]:
+    case, axis = example
+    return _call(targets, case, case.make_params(), axis)
+
+
+@conformance_property(
+    "AGC-024",
+    roles=("agc",),
+    strategy=_declared("unit_dim", _int_cases),
+    act=_act_int,
+)
+def unit_dim_int(example: tuple[AGCCase, int], seen: dict[str, Any]) -> None:
+    """``unit_dim=d`` (an int): every rank >= 2 gradient is clipped per slice along axis d,
+    as the float64 reference with that axis; rank <= 1 stays one unit."""
+    case, axis = example
+    _check_axes(case, seen, tuple(axis for _ in case.params))
+
+
+def _mapping_cases(domain: Domain) -> Any:
+    if not domain.only(REAL):
+        return NotApplicable("float32 and float64 are both outside the target's domain")
+    cases = agc_cases(domain.only(REAL), domain=domain, containers=("list",), min_params=2)
+
+    def with_axes(case: AGCCase) -> Any:
+        per = [
+            st.sampled_from((None, *range(1, p.ndim), 0))
+            if p.ndim >= 2
+            else st.sampled_from((0, None))
+            for p in case.params
+        ]
+        return st.tuples(st.just(case), st.tuples(*per))
+
+    return cases.flatmap(with_axes)
+
+
+def _act_mapping(targets: Targets, example: tuple[AGCCase, tuple[int | None, ...]]) -> Any:
+    case, axes = example
+    params = case.make_params()
+    return _call(targets, case, params, dict(zip(params, axes, strict=True)))
+
+
+@conformance_property(
+    "AGC-024",
+    roles=("agc",),
+    strategy=_declared("unit_dim", _mapping_cases),
+    act=_act_mapping,
+)
+def unit_dim_per_parameter(
+    example: tuple[AGCCase, tuple[int | None, ...]], seen: dict[str, Any]
+) -> None:
+    """``unit_dim={parameter: axis or None}``: each parameter clipped along its own axis; a
+    parameter mapped to None is left alone bit for bit (rank <= 1: one unit whatever the axis)."""
+    case, axes = example
+    _check_axes(case, seen, axes)
