@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "mutation" / "scores.json"
 
+_BUNDLED_AGC = "benchmarks/mutation/bundled_agc.equivalent"
+
 RUNS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
     "faithful-agc": (
         "agc",
@@ -36,14 +38,28 @@ RUNS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
         "benchmarks/mutation/faithful_agc.equivalent",
         (),
     ),
-    "bundled-agc": ("agc", "impl:adaptive_gradient_clip_", None, ()),
-    "bundled-agc-strict": ("agc", "impl:adaptive_gradient_clip_", None, ("--strict",)),
+    "bundled-agc": ("agc", "impl:adaptive_gradient_clip_", _BUNDLED_AGC, ()),
+    "bundled-agc-strict": ("agc", "impl:adaptive_gradient_clip_", _BUNDLED_AGC, ("--strict",)),
 }
 """name -> (role, target, equivalence file or None, extra options)."""
 
 
+def _changed(diff: str, sign: str) -> str:
+    """The first line the mutant's unified diff removes (``-``) or adds (``+``), stripped."""
+    for line in diff.splitlines():
+        if line.startswith(sign) and not line.startswith(sign * 3):
+            return line[1:].strip()
+    return ""
+
+
 def _survivor(m: dict[str, Any]) -> dict[str, Any]:
-    return {"id": m["id"], "description": m["description"], "reached": m["reached"]}
+    return {
+        "id": m["id"],
+        "description": m["description"],
+        "before": _changed(m["diff"], "-"),
+        "after": _changed(m["diff"], "+"),
+        "reached": m["reached"],
+    }
 
 
 def run_one(name: str, profile: str, jobs: int) -> dict[str, Any]:
@@ -79,6 +95,15 @@ def run_one(name: str, profile: str, jobs: int) -> dict[str, Any]:
     }
 
 
+def _commit() -> str:
+    """The commit measured (``+changes`` when the working tree differs from it)."""
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+                          text=True).stdout.strip() or "unknown"  # fmt: skip
+    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True,
+                           text=True).stdout.strip()  # fmt: skip
+    return f"{head}+changes" if dirty else head
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=sorted(RUNS), help="these runs only")
@@ -92,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     payload = {
         "benchmark": "mutation_scores",
         "command": "python benchmarks/mutation_scores.py " + " ".join(sys.argv[1:]),
-        "conditions": conditions(reps=1, threads=1, device="cpu", profile=args.profile),
+        "conditions": conditions(
+            reps=1, threads=1, device="cpu", profile=args.profile, commit=_commit()
+        ),
         "runs": dict(old.get("runs", {})),
     }
     for name in args.only or list(RUNS):

@@ -187,6 +187,11 @@ def render_benchmarks(results: Path = RESULTS) -> str:
     return "".join(parts)
 
 
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (pipes escaped, one line, backticks dropped)."""
+    return text.replace("|", "\\|").replace("\n", " ").replace("`", "'")
+
+
 def _score(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
@@ -231,10 +236,13 @@ def render_mutation_scores(path: Path = RESULTS / "mutation" / "scores.json") ->
         if not survivors:
             parts.append("None.\n")
             continue
-        parts.append("| mutant | change | reached |\n|---|---|---|\n")
+        parts.append("| mutant | operator's change | line before → after | reached |\n")
+        parts.append("|---|---|---|---|\n")
         for m in survivors:
-            change = m["description"].replace("|", "\\|").replace("\n", " ")
-            parts.append(f"| `{m['id']}` | `{change}` | {'yes' if m['reached'] else 'no'} |\n")
+            change = _cell(m["description"])
+            line = f"`{_cell(m.get('before', ''))}` → `{_cell(m.get('after', ''))}`"
+            reached = "yes" if m["reached"] else "no"
+            parts.append(f"| `{m['id']}` | {change} | {line} | {reached} |\n")
     return "".join(parts)
 
 

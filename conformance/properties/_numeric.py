@@ -26,6 +26,7 @@ __all__ = [
     "dtype_of",
     "grads64",
     "ratios",
+    "row_norms",
     "rtol",
     "slack",
     "unit_rows",
@@ -112,7 +113,8 @@ def unit_rows(array: Array) -> Array:
     return array.reshape(array.shape[0], -1)
 
 
-def _norms(rows: Array) -> Array:
+def row_norms(rows: Array) -> Array:
+    """Euclidean norm of each row, scaled so that it overflows only if the norm itself does."""
     magnitude = np.abs(rows)
     largest = magnitude.max(axis=1, initial=0.0) if rows.shape[1] else np.zeros(rows.shape[0])
     safe = np.where((largest > 0) & np.isfinite(largest), largest, 1.0)
@@ -122,7 +124,7 @@ def _norms(rows: Array) -> Array:
 
 def ratios(weight: Array, grad: Array, clip_factor: float, eps: float) -> tuple[Array, Array]:
     """Per unit: (||G_i|| / bound_i, bound_i) with bound_i = clip_factor * max(||W_i||, eps)."""
-    w_norm = _norms(unit_rows(weight))
-    g_norm = _norms(unit_rows(grad))
+    w_norm = row_norms(unit_rows(weight))
+    g_norm = row_norms(unit_rows(grad))
     bound = clip_factor * np.maximum(w_norm, eps)
     return g_norm / bound, bound

@@ -90,6 +90,7 @@ def test_extensions_are_checked_only_where_declared() -> None:
     )
     assert ours == {
         "agc.error_if_nonfinite": "passed",
+        "agc.unit_dim_callable": "passed",
         "agc.unit_dim_int": "passed",
         "agc.unit_dim_per_parameter": "passed",
     }

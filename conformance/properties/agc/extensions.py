@@ -1,8 +1,8 @@
 """Properties of the optional keyword arguments an AGC may accept (AGC-023, AGC-024).
 
 >>> from conformance.properties import PROPERTIES
->>> sorted(p.id for p in PROPERTIES if p.home.endswith("agc.extensions"))
-['agc.error_if_nonfinite', 'agc.unit_dim_int', 'agc.unit_dim_per_parameter']
+>>> print(*sorted(p.id for p in PROPERTIES if p.home.endswith("agc.extensions")))
+agc.error_if_nonfinite agc.unit_dim_callable agc.unit_dim_int agc.unit_dim_per_parameter
 
 The plan's call is ``agc(parameters, clip_factor, eps)``; these properties check the
 extensions named in :data:`conformance.domain.EXTENSIONS`, and only for a target that
@@ -21,7 +21,15 @@ from hypothesis import strategies as st
 from conformance.domain import Domain, NotApplicable
 from conformance.framework import Targets, attempt, conformance_property
 from conformance.properties._assertions import assert_bitwise, assert_rows_close
-from conformance.properties._numeric import Array, as64, band, ratios, slack, unit_rows
+from conformance.properties._numeric import (
+    Array,
+    as64,
+    band,
+    ratios,
+    row_norms,
+    slack,
+    unit_rows,
+)
 from conformance.properties.agc._acts import after_call
 from conformance.properties.agc._cases import real
 from conformance.properties.agc._seen import before, grad_after
@@ -79,22 +87,23 @@ def _act_switch(targets: Targets, case: AGCCase) -> dict[str, Any]:
     return {"raised": got.raised, "grads": [p.grad for p in params], "plain": _grads(plain)}
 
 
-def _unit_norms(g: Array) -> Array:
-    with np.errstate(over="ignore", invalid="ignore"):
-        return np.asarray(np.sqrt(np.sum(np.abs(unit_rows(g)) ** 2, axis=1)))
-
-
 def _must_raise(case: AGCCase) -> bool | None:
     """True where a unit's float64 gradient norm is NaN or inf, False where every norm is
-    finite in float32 too; None (either way) where a norm overflows float32 only: the
-    accumulation dtype decides, and float32 accumulation is allowed (AGC-032)."""
-    _, _, grads = before(case)
-    norms = [_unit_norms(g) for g in grads if g is not None]
-    if any(not np.isfinite(n).all() for n in norms):
-        return True
-    if any((n > np.finfo(np.float32).max).any() for n in norms):
-        return None
-    return False
+    finite and its square too in the accumulation dtype (float32, float64 for float64 and
+    complex128 gradients); None (either way) in between: a sum of squares that overflows
+    there may read as an infinite norm (as torch's norms do on a GPU), which AGC-023 allows."""
+    params, _, grads = before(case)
+    ambiguous = False
+    for p, g in zip(params, grads, strict=True):
+        if g is None:
+            continue
+        norms = row_norms(unit_rows(g))
+        if not np.isfinite(norms).all():
+            return True
+        wide = p.dtype in (torch.float64, torch.complex128)
+        limit = np.sqrt(np.finfo(np.float64 if wide else np.float32).max)
+        ambiguous = ambiguous or bool((norms > limit / 2).any())
+    return None if ambiguous else False
 
 
 @conformance_property(
@@ -140,19 +149,26 @@ AXES: tuple[int, ...] = (1, -1, 0)
 """The int unit axes drawn for ``unit_dim`` (valid for every rank >= 2), the off-default ones
 first so that examples shrink toward a change of axis."""
 
+DEFAULT = "default"
+"""In a per-parameter example: the parameter is left out of the mapping (the callable answers
+0), so the default axis applies."""
 
-def _check_axes(case: AGCCase, seen: dict[str, Any], axes: tuple[int | None, ...]) -> None:
+Axis = int | str | None
+"""A parameter's entry in a per-parameter example: an axis, None (excluded) or DEFAULT."""
+
+
+def _check_axes(case: AGCCase, seen: dict[str, Any], axes: tuple[Axis, ...]) -> None:
     """Each gradient against the float64 reference with its parameter's unit axis (None: left
     alone, bit for bit)."""
     params, weights, grads = before(case)
-    dims = [0 if a is None else a for a in axes]
+    dims = [a if isinstance(a, int) else 0 for a in axes]
     expected, _ = agc_reference(weights, grads, case.clip_factor, case.eps, unit_dims=dims)
-    rows = zip(params, seen["params"], weights, grads, expected, axes, strict=True)
-    for k, (p, facts, w, g, want, axis) in enumerate(rows):
+    rows = zip(params, seen["params"], weights, grads, expected, axes, dims, strict=True)
+    for k, (p, facts, w, g, want, entry, axis) in enumerate(rows):
         if g is None or want is None:
             continue
         after = grad_after(facts)
-        if axis is None:
+        if entry is None:
             assert_bitwise(after, p.grad, f"param {k}: excluded (unit_dim None), changed", case)
             continue
 
@@ -167,7 +183,7 @@ def _check_axes(case: AGCCase, seen: dict[str, Any], axes: tuple[int | None, ...
             raise AssertionError(f"param {k}: gradient shape changed; case {case!r}")
         skip = np.abs(r - 1) < band(p.dtype)
         allowed = slack(unit_rows(g1), want_rows, p.dtype)
-        what = f"param {k} (unit axis {axis})"
+        what = f"param {k} (unit axis {entry})"
         assert_rows_close(what, got_rows, want_rows, allowed, skip, case, r)
 
 
@@ -181,6 +197,20 @@ def _call(targets: Targets, case: AGCCase, params: list[torch.Tensor], unit_dim:
     return {"params": after_call(params, kept)}
 
 
+def _vector_and_matrix(domain: Domain) -> AGCCase | None:
+    """A vector whose one unit is clipped as a whole (element by element, its large entry
+    would land on a smaller bound) beside a matrix clipped differently by rows (row 0 to
+    0.01 / sqrt(2) per entry) and by columns (each column to 0.01)."""
+    dtypes = domain.only(REAL)
+    if not dtypes or domain.max_rank < 2 or not domain.allows_clip_factor(0.01):
+        return None
+    vector = ParamCase(weight=[1.0, 1.0], grad=[10.0, 0.0], dtype=dtypes[0])
+    matrix = ParamCase(
+        weight=[[1.0, 0.0], [0.0, 1.0]], grad=[[1.0, 1.0], [0.0, 0.0]], dtype=dtypes[0]
+    )
+    return AGCCase(params=(vector, matrix))
+
+
 def _int_cases(domain: Domain) -> Any:
     if not domain.only(REAL):
         return NotApplicable("float32 and float64 are both outside the target's domain")
@@ -188,6 +218,11 @@ def _int_cases(domain: Domain) -> Any:
         return NotApplicable("ranks >= 2 (where the unit axis matters) are outside the domain")
     cases = agc_cases(domain.only(REAL), domain=domain, containers=("list",), min_rank=2)
     return st.tuples(cases, st.sampled_from(AXES))
+
+
+def _int_examples(domain: Domain) -> tuple[tuple[AGCCase, int], ...]:
+    case = _vector_and_matrix(domain) if "unit_dim" in domain.extensions else None
+    return () if case is None else ((case, 1), (case, -1))
 
 
 def _act_int(targets: Targets, example: tuple[AGCCase, int]) -> dict[str, Any]:
@@ -199,6 +234,7 @@ def _act_int(targets: Targets, example: tuple[AGCCase, int]) -> dict[str, Any]:
     "AGC-024",
     roles=("agc",),
     strategy=_declared("unit_dim", _int_cases),
+    examples=_int_examples,
     act=_act_int,
 )
 def unit_dim_int(example: tuple[AGCCase, int], seen: dict[str, Any]) -> None:
@@ -208,16 +244,16 @@ def unit_dim_int(example: tuple[AGCCase, int], seen: dict[str, Any]) -> None:
     _check_axes(case, seen, tuple(axis for _ in case.params))
 
 
-def _mapping_cases(domain: Domain) -> Any:
+def _per_parameter_cases(domain: Domain) -> Any:
     if not domain.only(REAL):
         return NotApplicable("float32 and float64 are both outside the target's domain")
     cases = agc_cases(domain.only(REAL), domain=domain, containers=("list",), min_params=2)
 
     def with_axes(case: AGCCase) -> Any:
         per = [
-            st.sampled_from((None, *range(1, p.ndim), 0))
+            st.sampled_from((None, DEFAULT, *range(1, p.ndim), 0))
             if p.ndim >= 2
-            else st.sampled_from((0, None))
+            else st.sampled_from((0, DEFAULT, None))
             for p in case.params
         ]
         return st.tuples(st.just(case), st.tuples(*per))
@@ -225,22 +261,48 @@ def _mapping_cases(domain: Domain) -> Any:
     return cases.flatmap(with_axes)
 
 
-def _act_mapping(targets: Targets, example: tuple[AGCCase, tuple[int | None, ...]]) -> Any:
+def _per_parameter_examples(domain: Domain) -> tuple[tuple[AGCCase, tuple[Axis, ...]], ...]:
+    case = _vector_and_matrix(domain) if "unit_dim" in domain.extensions else None
+    return () if case is None else ((case, (0, 1)), (case, (DEFAULT, 1)), (case, (None, 1)))
+
+
+def _act_mapping(targets: Targets, example: tuple[AGCCase, tuple[Axis, ...]]) -> Any:
     case, axes = example
     params = case.make_params()
-    return _call(targets, case, params, dict(zip(params, axes, strict=True)))
+    mapping = {p: a for p, a in zip(params, axes, strict=True) if a != DEFAULT}
+    return _call(targets, case, params, mapping)
+
+
+def _act_callable(targets: Targets, example: tuple[AGCCase, tuple[Axis, ...]]) -> Any:
+    case, axes = example
+    params = case.make_params()
+    answers = {id(p): (0 if a == DEFAULT else a) for p, a in zip(params, axes, strict=True)}
+    return _call(targets, case, params, lambda t: answers[id(t)])
 
 
 @conformance_property(
     "AGC-024",
     roles=("agc",),
-    strategy=_declared("unit_dim", _mapping_cases),
+    strategy=_declared("unit_dim", _per_parameter_cases),
+    examples=_per_parameter_examples,
     act=_act_mapping,
 )
-def unit_dim_per_parameter(
-    example: tuple[AGCCase, tuple[int | None, ...]], seen: dict[str, Any]
-) -> None:
-    """``unit_dim={parameter: axis or None}``: each parameter clipped along its own axis; a
-    parameter mapped to None is left alone bit for bit (rank <= 1: one unit whatever the axis)."""
+def unit_dim_per_parameter(example: tuple[AGCCase, tuple[Axis, ...]], seen: dict[str, Any]) -> None:
+    """``unit_dim={parameter: axis or None}``: each parameter clipped along its own axis, one
+    left out along the default axis 0; one mapped to None is left alone bit for bit (rank
+    <= 1: one unit whatever the axis)."""
+    case, axes = example
+    _check_axes(case, seen, axes)
+
+
+@conformance_property(
+    "AGC-024",
+    roles=("agc",),
+    strategy=_declared("unit_dim", _per_parameter_cases),
+    examples=_per_parameter_examples,
+    act=_act_callable,
+)
+def unit_dim_callable(example: tuple[AGCCase, tuple[Axis, ...]], seen: dict[str, Any]) -> None:
+    """``unit_dim=fn`` (``parameter -> axis or None``): as the mapping with the same answers."""
     case, axes = example
     _check_axes(case, seen, axes)

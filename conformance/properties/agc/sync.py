@@ -15,10 +15,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 
 from conformance.framework import Targets, conformance_property
+from conformance.properties._numeric import band, ratios
 from conformance.properties.agc._cases import real
+from conformance.properties.agc._seen import before
 from conformance.strategies.tensors import AGCCase
 
 __all__ = ["HOST_READS", "count_host_reads"]
@@ -56,10 +59,13 @@ def _act_sync(targets: Targets, case: AGCCase) -> dict[str, Any]:
     result, reads = count_host_reads(
         lambda: targets.agc(params, clip_factor=case.clip_factor, eps=case.eps)
     )
+    tensor = isinstance(result, torch.Tensor)
     return {
         "reads": reads,
         "returned": type(result).__name__,
-        "tensor": isinstance(result, torch.Tensor),
+        "tensor": tensor,
+        "shape": list(result.shape) if tensor else None,
+        "count": float(result.detach().cpu().reshape(-1)[0]) if tensor and result.numel() else None,
     }
 
 
@@ -91,6 +97,28 @@ def no_host_sync(case: AGCCase, seen: dict[str, Any]) -> None:
     max_examples=5,
 )
 def count_returned(case: AGCCase, seen: dict[str, Any]) -> None:
-    """The number of clipped units comes back as a tensor (reading it is the caller's sync)."""
+    """The number of clipped units comes back as a tensor (reading it is the caller's sync):
+    the units whose gradient norm exceeds the bound (a unit within rounding of it may go
+    either way)."""
     if not seen["tensor"]:
         raise AssertionError(f"it returned {seen['returned']}, not a tensor of clipped units")
+    if seen["shape"] not in ([], [1]):
+        raise AssertionError(
+            f"it returned a tensor of shape {seen['shape']}, not one number of clipped units; "
+            f"case {case!r}"
+        )
+    params, weights, grads = before(case)
+    sure = either = 0
+    for p, w, g in zip(params, weights, grads, strict=True):
+        if g is None:
+            continue
+        r, _ = ratios(w, g, case.clip_factor, case.eps)
+        near = np.abs(r - 1) < band(p.dtype)
+        sure += int(np.sum((r > 1) & ~near))
+        either += int(np.sum(near))
+    if not sure <= seen["count"] <= sure + either:
+        within = f"{sure}" if not either else f"{sure} to {sure + either}"
+        raise AssertionError(
+            f"it returned {seen['count']:g} clipped units; the float64 reference clips "
+            f"{within}; case {case!r}"
+        )

@@ -13,7 +13,9 @@ Used by tests/test_agc_properties.py to show that the AGC properties can fail:
   the non-finite parameter, after clipping the ones before it (AGC-023).
 - :func:`axis_ignoring_agc` declares ``unit_dim`` but clips along dim 0 whatever it says, and
   :func:`exclusion_ignoring_agc` honours int and mapped axes but clips a parameter mapped to
-  None along dim 0 instead of leaving it alone (AGC-024).
+  None along dim 0 instead of leaving it alone (AGC-024); :func:`callable_ignoring_agc`
+  honours int and mapping axes but treats a callable as no ``unit_dim`` (AGC-024).
+- :func:`miscounting_agc` clips right but returns the number of units left alone (AGC-025).
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ import torch
 
 __all__ = [
     "axis_ignoring_agc",
+    "callable_ignoring_agc",
     "eager_nonfinite_agc",
     "eps_default_agc",
     "exclusion_ignoring_agc",
     "factor_default_agc",
+    "miscounting_agc",
     "nan_spreading_agc",
     "no_eps_guard_agc",
     "per_tensor_agc",
@@ -205,3 +209,43 @@ def exclusion_ignoring_agc(
 
 
 exclusion_ignoring_agc.conformance_domain = {"extensions": ["unit_dim"]}  # type: ignore[attr-defined]
+
+
+def callable_ignoring_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor],
+    clip_factor: float = 0.01,
+    eps: float = 1e-3,
+    *,
+    unit_dim: object = None,
+) -> None:
+    """Int and mapped axes honoured (None excludes); a callable ``unit_dim`` is ignored."""
+    for p in _params(parameters):
+        if p.grad is None:
+            continue
+        axis = unit_dim.get(p, 0) if isinstance(unit_dim, dict) else unit_dim
+        if callable(axis):
+            axis = 0
+        if isinstance(unit_dim, dict) and axis is None:
+            continue
+        if p.ndim <= 1 or axis is None:
+            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+        else:
+            p.grad.copy_(_along(p, int(axis), clip_factor, eps))
+
+
+callable_ignoring_agc.conformance_domain = {"extensions": ["unit_dim"]}  # type: ignore[attr-defined]
+
+
+def miscounting_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-3
+) -> torch.Tensor:
+    """The rule right; the count returned is of the units left alone, not of those clipped."""
+    left = torch.zeros((), dtype=torch.int64)
+    for p in _params(parameters):
+        if p.grad is None:
+            continue
+        dims = _unit_dims(p.grad)
+        bound = clip_factor * _l2(_wide(p), dims).clamp(min=eps)
+        left += (_l2(_wide(p.grad), dims) <= bound).sum()
+        p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+    return left

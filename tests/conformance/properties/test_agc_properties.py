@@ -71,6 +71,8 @@ FAULTS = [
     (agc_faults.axis_ignoring_agc, "agc.unit_dim_int"),
     (agc_faults.axis_ignoring_agc, "agc.unit_dim_per_parameter"),
     (agc_faults.exclusion_ignoring_agc, "agc.unit_dim_per_parameter"),
+    (agc_faults.callable_ignoring_agc, "agc.unit_dim_callable"),
+    (agc_faults.miscounting_agc, "agc.count_returned"),
 ]
 
 
