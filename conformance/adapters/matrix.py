@@ -105,6 +105,8 @@ class RunResult:
     strict_failures: list[str] = field(default_factory=list)
     """Strict-tier clauses that fail (reported beside a default verdict)."""
     conforms: bool | None = None
+    behaves_like: str | None = None
+    """The known AGC variant the target fits (the report's ``behaves_like``), for agc rows."""
     seconds: float = 0.0
     report: str | None = None
     message: str = ""
@@ -181,6 +183,7 @@ def run_row(
         result.root_causes = list(summary.get("root_causes", []))
         result.strict_failures = list(summary.get("strict_failures", []))
         result.conforms = summary.get("conforms")
+        result.behaves_like = data.get("behaves_like")
     if done.returncode == 2:
         lines = [ln for ln in done.stderr.strip().splitlines() if ln.strip()]
         result.message = lines[-1] if lines else "exit 2"
@@ -235,8 +238,8 @@ def markdown(results: Sequence[RunResult]) -> str:
         by_row.setdefault(r.row, {})[r.mode] = r
     lines = [
         "| library | version | role | default | --strict | root causes (default) "
-        "| failing by default | strict-tier failures |",
-        "|---|---|---|---|---|---|---|---|",
+        "| failing by default | strict-tier failures | behaves like (default) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in ROWS:
         runs = by_row.get(row.name)
@@ -251,7 +254,9 @@ def markdown(results: Sequence[RunResult]) -> str:
             if known and default is not None
             else [_reason(default.message) if default else "-", "-", "-"]
         )  # fmt: skip
+        fitted = (default.behaves_like if default else None) or "-"
         cells = [row.name, version, f"`{row.role}`", _short(default), _short(strict), *extra]
+        cells.append(fitted.split(" (fitted on", 1)[0])
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -179,6 +179,8 @@ def test_the_driver_reads_a_verdict_in_both_directions(
     assert (result.exit_status, result.failing_clauses) == (exit_status, failing)
     assert result.report is not None and Path(result.report).is_file()
     assert result.summary_line, "the check's summary line was not captured"
+    if exit_status:  # the fitted variant is read from the report
+        assert result.behaves_like is not None and "no ε" in result.behaves_like
     table = matrix.markdown([result])
     assert table.count("\n") == 2  # header and rule only: "probe" is not a row of the matrix
 
@@ -186,6 +188,7 @@ def test_the_driver_reads_a_verdict_in_both_directions(
 def test_the_summary_table_puts_both_modes_on_one_line() -> None:
     default = matrix.RunResult("timm", "default", 0, "conforms to the plan", conforms=True)
     default.strict_failures = ["AGC-019", "AGC-033"]
+    default.behaves_like = "a floor on ‖G‖ (1e-6) (fitted on the counterexamples of AGC-033)"
     strict = matrix.RunResult("timm", "strict", 1, "", ["AGC-019", "AGC-033"], conforms=False)
     lines = matrix.markdown([default, strict]).splitlines()
     assert len(lines) == 3
@@ -197,6 +200,7 @@ def test_the_summary_table_puts_both_modes_on_one_line() -> None:
         "none",
         "none",
         "AGC-019, AGC-033",
+        "a floor on ‖G‖ (1e-6)",
     ]
 
 

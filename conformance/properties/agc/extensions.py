@@ -61,8 +61,9 @@ def _grads(params: list[torch.Tensor]) -> list[torch.Tensor | None]:
 
 
 def _nonfinite_examples(domain: Domain) -> tuple[AGCCase, ...]:
-    """A NaN in the second parameter's gradient, an inf in one unit, and finite values: the
-    first parameter must not be touched before the switch raises."""
+    """A NaN in the second parameter's gradient, an inf in one unit, finite values, and no
+    gradient at all: the first parameter must not be touched before the switch raises, and
+    nothing to check is no error."""
     dtypes = domain.only(REAL)
     if not dtypes:
         return ()
@@ -70,7 +71,9 @@ def _nonfinite_examples(domain: Domain) -> tuple[AGCCase, ...]:
     clean = ParamCase(weight=[[1.0, 0.0], [0.0, 1.0]], grad=[[3.0, 4.0], [0.0, 0.5]], dtype=dtype)
     nan = ParamCase(weight=[1.0, 1.0], grad=[float("nan"), 1.0], dtype=dtype)
     inf = ParamCase(weight=[[1.0], [1.0]], grad=[[float("inf")], [0.5]], dtype=dtype)
-    return tuple(AGCCase(params=ps) for ps in ((clean, nan), (clean, inf), (clean,)))
+    bare = ParamCase(weight=[1.0, 2.0], grad=None, dtype=dtype)
+    cases = ((clean, nan), (clean, inf), (clean,), (bare,))
+    return tuple(AGCCase(params=ps) for ps in cases)
 
 
 def _act_switch(targets: Targets, case: AGCCase) -> dict[str, Any]:
