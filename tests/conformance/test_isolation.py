@@ -21,17 +21,20 @@ from typing import Any
 import pytest
 
 import conformance
+import impl
 from conformance.domain import Domain, NotApplicable
 from conformance.judge import run_conformance
 from conformance.targets import TargetError
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "tests" / "conformance" / "hostile"
+BUNDLED = Domain.declared(impl.adaptive_gradient_clip_.conformance_domain)
+"""The bundled AGC's declared domain (the optional keywords it accepts)."""
 ON_REQUEST = {
-    p.id for p in conformance.PROPERTIES if isinstance(p.strategy_for(Domain()), NotApplicable)
+    p.id for p in conformance.PROPERTIES if isinstance(p.strategy_for(BUNDLED), NotApplicable)
 }
 """Properties that run only when asked (the sharded ones: --distributed N); not applicable
-in a default run."""
+in a default run of the bundled implementation."""
 OTHER = {"torch_config": "spec:TorchTrainingConfig"}
 """A correct role checked beside each hostile one: its verdict must not change."""
 AGC_FEW = ["AGC-001", "AGC-004", "CFG-002", "CFG-003"]
