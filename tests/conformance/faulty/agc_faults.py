@@ -78,6 +78,16 @@ def _scaled(
     return (g * scale).to(p.grad.dtype)
 
 
+def _rule(
+    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float, eps: float
+) -> None:
+    """The plan's rule, right, on every parameter with a gradient (what the faults around it
+    leave alone)."""
+    for p in _params(parameters):
+        if p.grad is not None:
+            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+
+
 def per_tensor_agc(
     parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-3
 ) -> None:
@@ -133,18 +143,14 @@ def factor_default_agc(
     parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.1, eps: float = 1e-3
 ) -> None:
     """The rule right, the default clip_factor 0.1 (the plan's is 0.01)."""
-    for p in _params(parameters):
-        if p.grad is not None:
-            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+    _rule(parameters, clip_factor, eps)
 
 
 def eps_default_agc(
     parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float = 0.01, eps: float = 1e-4
 ) -> None:
     """The rule right, the default eps 1e-4 (the plan's is 1e-3)."""
-    for p in _params(parameters):
-        if p.grad is not None:
-            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+    _rule(parameters, clip_factor, eps)
 
 
 def eager_nonfinite_agc(
@@ -182,9 +188,7 @@ def axis_ignoring_agc(
     unit_dim: object = None,
 ) -> None:
     """Accepts ``unit_dim`` and ignores it: units along dim 0 always."""
-    for p in _params(parameters):
-        if p.grad is not None:
-            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+    _rule(parameters, clip_factor, eps)
 
 
 axis_ignoring_agc.conformance_domain = {"extensions": ["unit_dim"]}  # type: ignore[attr-defined]
