@@ -40,6 +40,7 @@ RUNS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
     ),
     "bundled-agc": ("agc", "impl:adaptive_gradient_clip_", _BUNDLED_AGC, ()),
     "bundled-agc-strict": ("agc", "impl:adaptive_gradient_clip_", _BUNDLED_AGC, ("--strict",)),
+    "bundled-clip": ("clip", "impl:clip_gradients_", None, ()),
 }
 """name -> (role, target, equivalence file or None, extra options)."""
 
@@ -114,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     path = Path(args.json)
     path.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"runs": {}}
+    for kept in old.get("runs", {}).values():  # runs kept from an earlier sweep keep its commit
+        kept.setdefault("commit", old.get("conditions", {}).get("commit", "unknown"))
     payload = {
         "benchmark": "mutation_scores",
         "command": "python benchmarks/mutation_scores.py " + " ".join(sys.argv[1:]),
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     for name in args.only or list(RUNS):
         print(f"mutation_scores: {name} ...", file=sys.stderr, flush=True)
-        result = run_one(name, args.profile, args.jobs)
+        result = {**run_one(name, args.profile, args.jobs), "commit": _commit()}
         payload["runs"][name] = result
         payload["conditions"]["load_after"] = result["load_after"]
         write_json(str(path), payload)

@@ -201,7 +201,8 @@ def _score_row(r: dict[str, Any]) -> str:
     eq = f"`{r['equivalence_file']}`" if r["equivalence_file"] else "none"
     load = f"{_load(r['load_before'])} → {_load(r['load_after'])}"
     return (
-        f"| {r['name']} | `{r['target']}` | {options} | {r['planned']} | {r['killed']} | "
+        f"| {r['name']} | `{r['target']}` | {r.get('commit', '?')} | {options} | "
+        f"{r['planned']} | {r['killed']} | "
         f"{r['timeout']} | {r['survived']} ({r['unreached']}) | {r['incompetent']} | "
         f"{r['equivalent']} ({eq}) | **{_score(r['score'])}** | {r['wall_seconds']:.0f} s | "
         f"{load} |"
@@ -224,9 +225,10 @@ def render_mutation_scores(path: Path = RESULTS / "mutation" / "scores.json") ->
     data = json.loads(path.read_text(encoding="utf-8"))
     parts += [f"\n`{data['command']}`\n\n", _conditions(data["conditions"]), "\n"]
     parts.append(
-        "| run | target | counted | mutants | killed | timed out | survived (unreached) | "
-        "incompetent | equivalent | score | wall | load average before → after |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| run | target | commit | counted | mutants | killed | timed out | "
+        "survived (unreached) | incompetent | equivalent | score | wall | "
+        "load average before → after |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     runs = list(data["runs"].values())
     parts += [_score_row(r) + "\n" for r in runs]
