@@ -42,9 +42,12 @@ def after_call(params: list[torch.Tensor], kept: list[Any]) -> list[dict[str, An
     return out
 
 
-def call_agc(agc: Any, case: AGCCase, **kwargs: Any) -> dict[str, Any]:
-    """Act helper: fresh parameters of ``case``, one call of ``agc``, :func:`after_call`."""
-    params = case.make_params()
+def call_agc(
+    agc: Any, case: AGCCase, *, params: list[torch.Tensor] | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """Act helper: fresh parameters of ``case`` (or ``params``, made from it by an act that
+    needs them before the call), one call of ``agc``, :func:`after_call`."""
+    params = case.make_params() if params is None else params
     kept = [
         None if p.grad is None else (p.grad, p.grad.data_ptr(), p.grad.shape, p.grad.stride())
         for p in params

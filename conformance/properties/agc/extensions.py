@@ -30,10 +30,10 @@ from conformance.properties._numeric import (
     slack,
     unit_rows,
 )
-from conformance.properties.agc._acts import after_call
+from conformance.properties.agc._acts import call_agc
 from conformance.properties.agc._cases import real
 from conformance.properties.agc._seen import before, grad_after
-from conformance.strategies.tensors import REAL, AGCCase, ParamCase, agc_cases
+from conformance.strategies.tensors import REAL, AGCCase, ParamCase
 from spec.reference import agc_reference
 
 __all__: list[str] = []
@@ -51,10 +51,6 @@ def _declared(name: str, make: Any) -> Any:
         return make(domain)
 
     return strategy
-
-
-def _grads(params: list[torch.Tensor]) -> list[torch.Tensor | None]:
-    return [None if p.grad is None else p.grad.clone() for p in params]
 
 
 # --- AGC-023: error_if_nonfinite ----------------------------------------------------------------
@@ -87,15 +83,18 @@ def _act_switch(targets: Targets, case: AGCCase) -> dict[str, Any]:
     )
     plain = case.make_params()
     targets.agc(list(plain), clip_factor=case.clip_factor, eps=case.eps)
-    return {"raised": got.raised, "grads": [p.grad for p in params], "plain": _grads(plain)}
+    return {
+        "raised": got.raised,
+        "grads": [p.grad for p in params],
+        "plain": [p.grad for p in plain],
+    }
 
 
-def _must_raise(case: AGCCase) -> bool | None:
+def _must_raise(params: list[torch.Tensor], grads: list[Array | None]) -> bool | None:
     """True where a unit's float64 gradient norm is NaN or inf, False where every norm is
     finite and its square too in the accumulation dtype (float32, float64 for float64 and
     complex128 gradients); None (either way) in between: a sum of squares that overflows
     there may read as an infinite norm (as torch's norms do on a GPU), which AGC-023 allows."""
-    params, _, grads = before(case)
     ambiguous = False
     for p, g in zip(params, grads, strict=True):
         if g is None:
@@ -120,8 +119,8 @@ def error_if_nonfinite(case: AGCCase, seen: dict[str, Any]) -> None:
     """With ``error_if_nonfinite=True``: a NaN / inf gradient norm raises before any gradient
     is modified; finite gradients give the result of the call without the switch (within
     the dtype's rounding)."""
-    params = case.make_params()
-    must, info = _must_raise(case), seen["raised"]
+    params, _, grads = before(case)
+    must, info = _must_raise(params, grads), seen["raised"]
     if info is not None and info.is_a("TypeError"):
         raise AssertionError(
             f"error_if_nonfinite=True raised {info.name}: {info.message} (the target declares "
@@ -198,12 +197,8 @@ def _check_axes(case: AGCCase, seen: dict[str, Any], axes: tuple[Axis, ...]) -> 
 
 def _call(targets: Targets, case: AGCCase, params: list[torch.Tensor], unit_dim: Any) -> Any:
     """Act helper: one call with ``unit_dim`` on ``params`` (fresh parameters of ``case``)."""
-    kept = [
-        None if p.grad is None else (p.grad, p.grad.data_ptr(), p.grad.shape, p.grad.stride())
-        for p in params
-    ]
-    targets.agc(list(params), clip_factor=case.clip_factor, eps=case.eps, unit_dim=unit_dim)
-    return {"params": after_call(params, kept)}
+    args = {"clip_factor": case.clip_factor, "eps": case.eps, "unit_dim": unit_dim}
+    return call_agc(targets.agc, case, params=params, **args)
 
 
 def _vector_and_matrix(domain: Domain) -> AGCCase | None:
@@ -221,12 +216,8 @@ def _vector_and_matrix(domain: Domain) -> AGCCase | None:
 
 
 def _int_cases(domain: Domain) -> Any:
-    if not domain.only(REAL):
-        return NotApplicable("float32 and float64 are both outside the target's domain")
-    if domain.max_rank < 2:
-        return NotApplicable("ranks >= 2 (where the unit axis matters) are outside the domain")
-    cases = agc_cases(domain.only(REAL), domain=domain, containers=("list",), min_rank=2)
-    return st.tuples(cases, st.sampled_from(AXES))
+    cases = real(containers=("list",), min_rank=2)(domain)
+    return cases if isinstance(cases, NotApplicable) else st.tuples(cases, st.sampled_from(AXES))
 
 
 def _int_examples(domain: Domain) -> tuple[tuple[AGCCase, int], ...]:
@@ -254,9 +245,9 @@ def unit_dim_int(example: tuple[AGCCase, int], seen: dict[str, Any]) -> None:
 
 
 def _per_parameter_cases(domain: Domain) -> Any:
-    if not domain.only(REAL):
-        return NotApplicable("float32 and float64 are both outside the target's domain")
-    cases = agc_cases(domain.only(REAL), domain=domain, containers=("list",), min_params=2)
+    cases = real(containers=("list",), min_params=2)(domain)
+    if isinstance(cases, NotApplicable):
+        return cases
 
     def with_axes(case: AGCCase) -> Any:
         per = [
@@ -289,13 +280,18 @@ def _act_callable(targets: Targets, example: tuple[AGCCase, tuple[Axis, ...]]) -
     return _call(targets, case, params, lambda t: answers[id(t)])
 
 
-@conformance_property(
-    "AGC-024",
-    roles=("agc",),
-    strategy=_declared("unit_dim", _per_parameter_cases),
-    examples=_per_parameter_examples,
-    act=_act_mapping,
-)
+def _per_parameter_property(act: Any) -> Any:
+    """The declaration the two per-parameter properties share (their acts differ)."""
+    return conformance_property(
+        "AGC-024",
+        roles=("agc",),
+        strategy=_declared("unit_dim", _per_parameter_cases),
+        examples=_per_parameter_examples,
+        act=act,
+    )
+
+
+@_per_parameter_property(_act_mapping)
 def unit_dim_per_parameter(example: tuple[AGCCase, tuple[Axis, ...]], seen: dict[str, Any]) -> None:
     """``unit_dim={parameter: axis or None}``: each parameter clipped along its own axis, one
     left out along the default axis 0; one mapped to None is left alone bit for bit (rank
@@ -304,13 +300,7 @@ def unit_dim_per_parameter(example: tuple[AGCCase, tuple[Axis, ...]], seen: dict
     _check_axes(case, seen, axes)
 
 
-@conformance_property(
-    "AGC-024",
-    roles=("agc",),
-    strategy=_declared("unit_dim", _per_parameter_cases),
-    examples=_per_parameter_examples,
-    act=_act_callable,
-)
+@_per_parameter_property(_act_callable)
 def unit_dim_callable(example: tuple[AGCCase, tuple[Axis, ...]], seen: dict[str, Any]) -> None:
     """``unit_dim=fn`` (``parameter -> axis or None``): as the mapping with the same answers."""
     case, axes = example

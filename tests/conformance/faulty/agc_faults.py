@@ -78,14 +78,35 @@ def _scaled(
     return (g * scale).to(p.grad.dtype)
 
 
+_SKIP = object()
+"""An answer of ``axis_of`` in :func:`_rule`: leave the parameter alone."""
+
+
 def _rule(
-    parameters: torch.Tensor | Iterable[torch.Tensor], clip_factor: float, eps: float
+    parameters: torch.Tensor | Iterable[torch.Tensor],
+    clip_factor: float,
+    eps: float,
+    axis_of: Callable[[torch.Tensor], object] = lambda p: None,
 ) -> None:
     """The plan's rule, right, on every parameter with a gradient (what the faults around it
-    leave alone)."""
+    leave alone), with units along ``axis_of(p)`` (None: the default axes; :data:`_SKIP`: not
+    clipped)."""
     for p in _params(parameters):
-        if p.grad is not None:
+        axis = axis_of(p)
+        if p.grad is None or axis is _SKIP:
+            continue
+        if p.ndim <= 1 or axis is None:
             p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
+        else:
+            p.grad.copy_(_along(p, int(axis), clip_factor, eps))
+
+
+def _along(p: torch.Tensor, axis: int, clip_factor: float, eps: float) -> torch.Tensor:
+    """The rule with units along ``axis`` (rank >= 2)."""
+    moved = torch.movedim(p.detach(), axis, 0)
+    twin = torch.nn.Parameter(moved.clone())
+    twin.grad = torch.movedim(p.grad, axis, 0).clone()
+    return torch.movedim(_scaled(twin, clip_factor, eps, _l2), 0, axis)
 
 
 def per_tensor_agc(
@@ -172,14 +193,6 @@ def eager_nonfinite_agc(
 eager_nonfinite_agc.conformance_domain = {"extensions": ["error_if_nonfinite"]}  # type: ignore[attr-defined]
 
 
-def _along(p: torch.Tensor, axis: int, clip_factor: float, eps: float) -> torch.Tensor:
-    """The rule with units along ``axis`` (rank >= 2)."""
-    moved = torch.movedim(p.detach(), axis, 0)
-    twin = torch.nn.Parameter(moved.clone())
-    twin.grad = torch.movedim(p.grad, axis, 0).clone()
-    return torch.movedim(_scaled(twin, clip_factor, eps, _l2), 0, axis)
-
-
 def axis_ignoring_agc(
     parameters: torch.Tensor | Iterable[torch.Tensor],
     clip_factor: float = 0.01,
@@ -202,14 +215,12 @@ def exclusion_ignoring_agc(
     unit_dim: object = None,
 ) -> None:
     """Int and mapped axes honoured; a parameter mapped to None is clipped along dim 0."""
-    for p in _params(parameters):
-        if p.grad is None:
-            continue
-        axis = unit_dim.get(p) if isinstance(unit_dim, dict) else unit_dim
-        if p.ndim <= 1 or axis is None:
-            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
-        else:
-            p.grad.copy_(_along(p, int(axis), clip_factor, eps))
+    _rule(
+        parameters,
+        clip_factor,
+        eps,
+        lambda p: unit_dim.get(p) if isinstance(unit_dim, dict) else unit_dim,
+    )
 
 
 exclusion_ignoring_agc.conformance_domain = {"extensions": ["unit_dim"]}  # type: ignore[attr-defined]
@@ -223,18 +234,14 @@ def callable_ignoring_agc(
     unit_dim: object = None,
 ) -> None:
     """Int and mapped axes honoured (None excludes); a callable ``unit_dim`` is ignored."""
-    for p in _params(parameters):
-        if p.grad is None:
-            continue
-        axis = unit_dim.get(p, 0) if isinstance(unit_dim, dict) else unit_dim
-        if callable(axis):
-            axis = 0
-        if isinstance(unit_dim, dict) and axis is None:
-            continue
-        if p.ndim <= 1 or axis is None:
-            p.grad.copy_(_scaled(p, clip_factor, eps, _l2))
-        else:
-            p.grad.copy_(_along(p, int(axis), clip_factor, eps))
+
+    def axis_of(p: torch.Tensor) -> object:
+        if isinstance(unit_dim, dict):
+            axis = unit_dim.get(p, 0)
+            return _SKIP if axis is None else axis
+        return 0 if callable(unit_dim) else unit_dim
+
+    _rule(parameters, clip_factor, eps, axis_of)
 
 
 callable_ignoring_agc.conformance_domain = {"extensions": ["unit_dim"]}  # type: ignore[attr-defined]
