@@ -25,24 +25,59 @@ from typing import Any
 
 from benchjson import conditions, write_json
 
+from conformance.mutate.equivalence import load_equivalence
+
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
 DEFAULT_JSON = HERE / "results" / "mutation" / "scores.json"
 
-_BUNDLED_AGC = "benchmarks/mutation/bundled_agc.equivalent"
+_FAITHFUL = "faithful"
+"""The plan-level targets of ``tests/conformance/faithful`` (a package there: the runs put
+``tests/conformance`` on ``PYTHONPATH``), judged at the plan tier they are written for."""
+_S = ("--strict",)  # every clause counts: the suite's whole power
 
-RUNS: dict[str, tuple[str, str, str | None, tuple[str, ...]]] = {
-    "faithful-agc": (
-        "agc",
-        "tests/conformance/faithful/agc.py:adaptive_gradient_clip_",
-        "benchmarks/mutation/faithful_agc.equivalent",
-        (),
+
+def reviewed(stem: str | None, kind: str) -> str | None:
+    """``benchmarks/mutation/<stem>.<kind>`` if it exists: ``equivalent`` (mutants reviewed as
+    equivalent, passed to ``--equivalent``) or ``triage`` (survivors reviewed and left, each
+    with why: no clause asks for what it breaks, or nothing here can observe it)."""
+    path = f"benchmarks/mutation/{stem}.{kind}"
+    return path if stem and (ROOT / path).exists() else None
+
+
+_ROLES: dict[str, tuple[str, str, str]] = {
+    "agc": ("agc", "impl:adaptive_gradient_clip_", "agc:adaptive_gradient_clip_"),
+    "clip": ("clip", "impl:clip_gradients_", "clipping:clip_gradients_"),
+    "train-step": ("train_step", "impl:training_step", "clipping:training_step"),
+    "spectral-conv": ("spectral_conv", "impl:SpectralConv2d", "layers:SpectralConv2d"),
+    "plain-block": ("plain_block", "impl:PtychoBlock", "layers:PtychoBlock"),
+    "block": ("block", "impl:StablePtychoBlock", "layers:StablePtychoBlock"),
+    "generator": ("generator", "impl:HybridUNOGenerator", "layers:HybridUNOGenerator"),
+    "stable-generator": (
+        "stable_generator", "impl:StableHybridGenerator", "layers:StableHybridGenerator"
     ),
-    "bundled-agc": ("agc", "impl:adaptive_gradient_clip_", _BUNDLED_AGC, ()),
-    "bundled-agc-strict": ("agc", "impl:adaptive_gradient_clip_", _BUNDLED_AGC, ("--strict",)),
-    "bundled-clip": ("clip", "impl:clip_gradients_", None, ()),
+    "registry": ("registry", "impl:resolve_generator", "registry:resolve_generator"),
+    "tf-config": ("tf_config", "spec:TFTrainingConfig", "configs:TFTrainingConfig"),
+    "torch-config": ("torch_config", "spec:TorchTrainingConfig", "configs:TorchTrainingConfig"),
 }
-"""name -> (role, target, equivalence file or None, extra options)."""
+"""run stem -> (role, bundled target, faithful target in ``faithful``)."""
+
+_SHARDED = ("--distributed", "2")
+"""The roles with DTensor paths (AGC-035, AGC-036) are also judged on 2 gloo ranks."""
+
+RUNS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {}
+"""name -> (role, target, stem of its reviewed files (:func:`reviewed`), extra options).
+
+Per role: ``faithful-<role>`` (the plan-level target, plan tier) and ``bundled-<role>``
+(``impl`` / ``spec``, every clause: ``--strict``); the AGC's bundled target also at the plan
+tier (``bundled-agc-plan``)."""
+for _stem, (_role, _bundled, _faithful) in _ROLES.items():
+    _sharded = _SHARDED if _role in ("agc", "clip") else ()
+    RUNS[f"faithful-{_stem}"] = (_role, f"{_FAITHFUL}.{_faithful}", f"faithful_{_role}", ())
+    RUNS[f"bundled-{_stem}"] = (_role, _bundled, f"bundled_{_role}", (*_S, *_sharded))
+    if _role == "agc":
+        RUNS["bundled-agc-plan"] = (_role, _bundled, "bundled_agc", _sharded)
+
 
 
 def _changed(diff: str, sign: str) -> str:
@@ -53,19 +88,32 @@ def _changed(diff: str, sign: str) -> str:
     return ""
 
 
-def _survivor(m: dict[str, Any]) -> dict[str, Any]:
+def _survivor(m: dict[str, Any], why: dict[str, str]) -> dict[str, Any]:
     return {
         "id": m["id"],
         "description": m["description"],
         "before": _changed(m["diff"], "-"),
         "after": _changed(m["diff"], "+"),
         "reached": m["reached"],
+        "why": why.get(m["id"], ""),
     }
+
+
+def _triage(stem: str) -> dict[str, str]:
+    """The reviewed survivors of ``<stem>.triage``: mutant id -> why it is left alive."""
+    path = reviewed(stem, "triage")
+    return {} if path is None else {e.id: e.reason for e in load_equivalence(ROOT / path)}
+
+
+class RunFailed(RuntimeError):
+    """A ``conformance mutate`` command that did not finish with a report."""
 
 
 def run_one(name: str, profile: str, jobs: int) -> dict[str, Any]:
     """One ``conformance mutate`` command; its counts, score and survivors."""
-    role, target, equivalent, extra = RUNS[name]
+    role, target, stem, extra = RUNS[name]
+    equivalent = reviewed(stem, "equivalent")
+    why = _triage(stem)
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "m.json"
         cmd = [sys.executable, "-m", "conformance", "mutate", f"--{role.replace('_', '-')}",
@@ -75,10 +123,12 @@ def run_one(name: str, profile: str, jobs: int) -> dict[str, Any]:
             cmd += ["--equivalent", equivalent]
         load_before = [round(x, 2) for x in os.getloadavg()]
         start = time.perf_counter()
-        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+        paths = [str(ROOT), str(ROOT / "tests" / "conformance"), os.environ.get("PYTHONPATH", "")]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
+        done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env)
         wall = time.perf_counter() - start
         if done.returncode != 0 or not out.exists():
-            raise SystemExit(f"{name}: mutate failed ({done.returncode}):\n{done.stderr[-3000:]}")
+            raise RunFailed(f"{name}: mutate failed ({done.returncode}):\n{done.stderr[-3000:]}")
         report = json.loads(out.read_text(encoding="utf-8"))
     keys = ("score", "generated", "planned", "killed", "timeout", "survived", "unreached")
     keys += ("incompetent", "equivalent", "mutants_per_minute", "seconds")
@@ -92,7 +142,8 @@ def run_one(name: str, profile: str, jobs: int) -> dict[str, Any]:
         "wall_seconds": round(wall, 1),
         "load_before": load_before,
         "load_after": [round(x, 2) for x in os.getloadavg()],
-        "survivors": [_survivor(m) for m in report["mutants"] if m["outcome"] == "survived"],
+        "triage_file": reviewed(stem, "triage"),
+        "survivors": [_survivor(m, why) for m in report["mutants"] if m["outcome"] == "survived"],
     }
 
 
@@ -125,15 +176,23 @@ def main(argv: list[str] | None = None) -> int:
         ),
         "runs": dict(old.get("runs", {})),
     }
+    failed = []
     for name in args.only or list(RUNS):
         print(f"mutation_scores: {name} ...", file=sys.stderr, flush=True)
-        result = {**run_one(name, args.profile, args.jobs), "commit": _commit()}
+        try:
+            result = {**run_one(name, args.profile, args.jobs), "commit": _commit()}
+        except RunFailed as error:
+            print(f"  {error}", file=sys.stderr, flush=True)
+            failed.append(name)
+            continue
         payload["runs"][name] = result
         payload["conditions"]["load_after"] = result["load_after"]
         write_json(str(path), payload)
         score = "n/a" if result["score"] is None else f"{100 * result['score']:.1f} %"
         print(f"  {name}: {score} in {result['wall_seconds']} s", file=sys.stderr, flush=True)
-    return 0
+    if failed:
+        print(f"mutation_scores: failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -54,12 +54,17 @@ folder of theirs named ``spec`` may come first on ``sys.path``, so it must not i
 EXTENSIONS: dict[str, str] = {
     "error_if_nonfinite": "AGC-023",
     "unit_dim": "AGC-024",
+    "module": "AGC-024",
 }
 """The optional keyword arguments of an ``agc`` target the harness checks when the target
 declares them, each with its clause: ``error_if_nonfinite=True`` raises on a non-finite
 gradient norm before modifying anything (AGC-023); ``unit_dim`` sets the unit axis, as an
 int for every rank >= 2 tensor or a mapping ``{parameter: axis or None}`` (None: the
-parameter is left alone) (AGC-024)."""
+parameter is left alone) (AGC-024); ``module``: ``parameters`` may be an ``nn.Module``,
+whose parameters are clipped along the axes its modules declare (a class attribute
+``AGC_UNIT_DIMS = {parameter name: axis or None}``; axis 1 for the weight of an
+``nn.ConvTranspose1d/2d/3d``; dim 0 for the rest), and a declaration naming no parameter of
+its module, or an axis out of range, is refused with ``ValueError`` (AGC-024)."""
 
 _KEYS = ("dtypes", "max_rank", "clip_factor", "min_size", "distributed", "extensions")
 

@@ -562,9 +562,10 @@ def adaptive_gradient_clip_(
 
 
 # What this function supports beyond the plan's call, for conformance checks of it
-# (``conformance.domain``): the optional keywords of AGC-023 and AGC-024 are checked.
+# (``conformance.domain``): the optional keywords of AGC-023 and AGC-024, and a module's
+# declared unit axes (AGC-024), are checked.
 adaptive_gradient_clip_.conformance_domain = {  # type: ignore[attr-defined]
-    "extensions": ["error_if_nonfinite", "unit_dim"]
+    "extensions": ["error_if_nonfinite", "unit_dim", "module"]
 }
 
 

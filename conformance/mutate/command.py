@@ -42,6 +42,7 @@ _SHARED = (
     "max_rank",
     "clip_factor",
     "min_size",
+    "distributed",
     "strict",
 )
 """The ``check`` options (by dest) that ``mutate`` shares, besides every role option."""
@@ -125,7 +126,7 @@ def _domain_fields(args: argparse.Namespace) -> dict[str, Any]:
     declared: dict[str, Any] = {}
     if getattr(args, "dtypes", None) is not None:
         declared["dtypes"] = [d.strip() for d in args.dtypes.split(",") if d.strip()]
-    for name in ("max_rank", "clip_factor", "min_size"):
+    for name in ("max_rank", "clip_factor", "min_size", "distributed"):
         if getattr(args, name, None) is not None:
             declared[name] = getattr(args, name)
     return declared

@@ -305,17 +305,23 @@ class LocalityCase:
 
 @dataclass(frozen=True, repr=False)
 class BadAGCArgument:
-    """A case and one argument (``clip_factor`` or ``eps``) replaced by an invalid value."""
+    """A case and one argument (``clip_factor`` or ``eps``) replaced by an invalid value: a
+    number <= 0, NaN or infinite, or no real number at all (a bool, a string, None)."""
 
     case: AGCCase
     name: Literal["clip_factor", "eps"]
-    value: float
+    value: float | bool | str | None
 
     def __repr__(self) -> str:
         return f"BadAGCArgument(case={self.case!r}, name={self.name!r}, value={_py(self.value)})"
 
-    def kwargs(self) -> dict[str, float]:
-        values = {"clip_factor": self.case.clip_factor, "eps": self.case.eps}
+    @property
+    def is_number(self) -> bool:
+        """Whether the bad value is a number (a float out of range), not a wrong type."""
+        return isinstance(self.value, float)
+
+    def kwargs(self) -> dict[str, Any]:
+        values: dict[str, Any] = {"clip_factor": self.case.clip_factor, "eps": self.case.eps}
         values[self.name] = self.value
         return values
 
@@ -592,12 +598,18 @@ def locality_cases(draw: st.DrawFn, domain: Domain | None = None) -> LocalityCas
     return LocalityCase(case=case, param=param, unit=unit, factor=factor)
 
 
+_BAD_ARGUMENTS: tuple[float | bool | str | None, ...] = (
+    0.0, -1.0, -1e-3, math.nan, math.inf, -math.inf, -0.0, True, "0.01", None,
+)  # fmt: skip
+
+
 @st.composite
 def bad_agc_arguments(draw: st.DrawFn) -> BadAGCArgument:
-    """A small case and clip_factor or eps set to 0, a negative number, NaN or +-inf."""
+    """A small case and clip_factor or eps set to 0, a negative number, NaN or +-inf, or to
+    what is no real number: True (which Python multiplies as 1), a string, None."""
     case = draw(agc_cases(("float32",), max_params=2, max_rank=2, none_grads=False))
     name: Literal["clip_factor", "eps"] = draw(st.sampled_from(["clip_factor", "eps"]))
-    value = draw(st.sampled_from([0.0, -1.0, -1e-3, math.nan, math.inf, -math.inf, -0.0]))
+    value = draw(st.sampled_from(_BAD_ARGUMENTS))
     return BadAGCArgument(case=case, name=name, value=value)
 
 

@@ -260,7 +260,8 @@ CLAUSES: tuple[Clause, ...] = (
         title="arguments validated",
         text=(
             "A clip_factor or eps that is <= 0, NaN or infinite raises ValueError naming the "
-            "argument before any gradient is modified."
+            "argument before any gradient is modified; one that is no real number (a bool, a "
+            "string, None) raises TypeError or ValueError naming it, just as early."
         ),
         source=_ISSUE,
     ),

@@ -254,4 +254,17 @@ CLAUSES: tuple[Clause, ...] = (
         ),
         source="issue 11 (dtype part of BLK-001)",
     ),
+    Clause(
+        id="BLK-020",
+        level="MUST",
+        tier="plan",
+        why=("Task 2.1's formula: identity at init and a centred update hold for many blocks."),
+        title="StablePtychoBlock form",
+        text=(
+            "With its norm's gain set to 1 and shift to 0, StablePtychoBlock computes "
+            "y = x + InstanceNorm(GELU(S(x) + K(x))), with S a spectral convolution, K a 3x3 "
+            "convolution and the norm over each sample's and channel's spatial values."
+        ),
+        source=_PLAN_21 + " (y = x + InstanceNorm(GELU(SpectralConv(x) + Conv3x3(x))))",
+    ),
 )

@@ -97,7 +97,7 @@ CLAUSES: tuple[Clause, ...] = (
         text=(
             "With a GradScaler, a step whose gradients hold inf or NaN leaves the parameters "
             "unchanged whatever the clipping algorithm, even 'value', which would make them "
-            "finite."
+            "finite, and backs the scaler's scale off (it calls scaler.update())."
         ),
         source=f"{_ISSUE} (torch.amp GradScaler semantics)",
     ),

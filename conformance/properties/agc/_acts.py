@@ -43,17 +43,23 @@ def after_call(params: list[torch.Tensor], kept: list[Any]) -> list[dict[str, An
 
 
 def call_agc(
-    agc: Any, case: AGCCase, *, params: list[torch.Tensor] | None = None, **kwargs: Any
+    agc: Any,
+    case: AGCCase,
+    *,
+    params: list[torch.Tensor] | None = None,
+    passed: Any = None,
+    **kwargs: Any,
 ) -> dict[str, Any]:
     """Act helper: fresh parameters of ``case`` (or ``params``, made from it by an act that
-    needs them before the call), one call of ``agc``, :func:`after_call`."""
+    needs them before the call), one call of ``agc`` on them as the case passes them (or on
+    ``passed``: an object holding them, e.g. a module), :func:`after_call`."""
     params = case.make_params() if params is None else params
     kept = [
         None if p.grad is None else (p.grad, p.grad.data_ptr(), p.grad.shape, p.grad.stride())
         for p in params
     ]
     args = kwargs or {"clip_factor": case.clip_factor, "eps": case.eps}
-    agc(case.wrap(params), **args)
+    agc(case.wrap(params) if passed is None else passed, **args)
     return {"params": after_call(params, kept)}
 
 

@@ -1,12 +1,15 @@
 """Properties of the optional keyword arguments an AGC may accept (AGC-023, AGC-024).
 
 >>> from conformance.properties import PROPERTIES
->>> print(*sorted(p.id for p in PROPERTIES if p.home.endswith("agc.extensions")))
-agc.error_if_nonfinite agc.unit_dim_callable agc.unit_dim_int agc.unit_dim_per_parameter
+>>> names = sorted(p.id for p in PROPERTIES if p.home.endswith("agc.extensions"))
+>>> print(*names[:3]); print(*names[3:])
+agc.bad_unit_axes_rejected agc.error_if_nonfinite agc.module_unit_axes
+agc.unit_dim_callable agc.unit_dim_int agc.unit_dim_per_parameter
 
 The plan's call is ``agc(parameters, clip_factor, eps)``; these properties check the
 extensions named in :data:`conformance.domain.EXTENSIONS`, and only for a target that
-declares them (``conformance_domain = {"extensions": ["error_if_nonfinite", "unit_dim"]}``):
+declares them (``conformance_domain = {"extensions": ["error_if_nonfinite", "unit_dim"]}``;
+``"module"``: an ``nn.Module`` passed as ``parameters``, with the axes its modules declare):
 a target without them is not wrong, its report says ``not_applicable`` and how to declare.
 """
 
@@ -305,3 +308,160 @@ def unit_dim_callable(example: tuple[AGCCase, tuple[Axis, ...]], seen: dict[str,
     """``unit_dim=fn`` (``parameter -> axis or None``): as the mapping with the same answers."""
     case, axes = example
     _check_axes(case, seen, axes)
+
+
+# --- AGC-024: a module's declared unit axes ------------------------------------------------------
+
+DECLARED = "declared"
+"""A module example whose parameters sit in a module class declaring ``AGC_UNIT_DIMS``."""
+
+TRANSPOSED = "transposed"
+"""A module example whose one parameter is the weight of an ``nn.ConvTranspose2d``: axis 1
+without a declaration."""
+
+ModuleExample = tuple[AGCCase, tuple[Axis, ...], str]
+
+
+def _declaring(params: list[torch.Tensor], axes: tuple[Axis, ...]) -> torch.nn.Module:
+    """A module holding ``params`` as ``p0, p1, ...`` one level down (under ``inner``), whose
+    class declares the axes that are not DEFAULT."""
+    declared = {f"p{k}": a for k, a in enumerate(axes) if a != DEFAULT}
+    inner = type("Declared", (torch.nn.Module,), {"AGC_UNIT_DIMS": declared})()
+    for k, p in enumerate(params):
+        inner.register_parameter(f"p{k}", p)
+    outer = torch.nn.Module()
+    outer.add_module("inner", inner)
+    return outer
+
+
+def _transposed(params: list[torch.Tensor]) -> torch.nn.Module:
+    (weight,) = params
+    conv = torch.nn.ConvTranspose2d(weight.shape[0], weight.shape[1], 1, bias=False)
+    conv.weight = weight  # type: ignore[assignment]
+    return torch.nn.Sequential(conv)
+
+
+def _module_cases(domain: Domain) -> Any:
+    cases = _per_parameter_cases(domain)
+    if isinstance(cases, NotApplicable):
+        return cases
+    return cases.map(lambda example: (*example, DECLARED))
+
+
+def _module_examples(domain: Domain) -> tuple[ModuleExample, ...]:
+    """The vector-and-matrix case with the matrix declared along axis 1 (and once left
+    undeclared); a ConvTranspose2d weight (in 2, out 2) whose two axes clip differently."""
+    case = _vector_and_matrix(domain) if "module" in domain.extensions else None
+    if case is None or domain.max_rank < 4:
+        return ()
+    square = ParamCase(
+        weight=[[[[1.0]], [[0.0]]], [[[0.0]], [[1.0]]]],
+        grad=[[[[1.0]], [[1.0]]], [[[0.0]], [[0.0]]]],
+        dtype=case.params[0].dtype,
+    )
+    return (
+        (case, (DEFAULT, 1), DECLARED),
+        (case, (None, DEFAULT), DECLARED),
+        (AGCCase(params=(square,)), (1,), TRANSPOSED),
+    )
+
+
+def _act_module(targets: Targets, example: ModuleExample) -> dict[str, Any]:
+    case, axes, kind = example
+    params = case.make_params()
+    module = _declaring(params, axes) if kind == DECLARED else _transposed(params)
+    args = {"clip_factor": case.clip_factor, "eps": case.eps}
+    return call_agc(targets.agc, case, params=params, passed=module, **args)
+
+
+@conformance_property(
+    "AGC-024",
+    roles=("agc",),
+    strategy=_declared("module", _module_cases),
+    examples=_module_examples,
+    act=_act_module,
+)
+def module_unit_axes(example: ModuleExample, seen: dict[str, Any]) -> None:
+    """An ``nn.Module`` as ``parameters``: each parameter clipped along the axis its module
+    declares (``AGC_UNIT_DIMS``; axis 1 for a ``ConvTranspose2d`` weight), an undeclared one
+    along dim 0, one declared None left alone bit for bit."""
+    case, axes, _ = example
+    _check_axes(case, seen, axes)
+
+
+_BAD_AXES: dict[str, tuple[str, str]] = {
+    "unit_dim": ("unit_dim", "unit_dim=2 for a rank-2 parameter"),
+    "unknown": ("module", "AGC_UNIT_DIMS names 'missing', which is not a parameter of its module"),
+    "range": ("module", "AGC_UNIT_DIMS gives axis 2 to a rank-2 parameter"),
+    "shared": ("module", "one parameter shared by two modules declared with axes 0 and 1"),
+}
+"""kind -> (the extension that makes it applicable, what is wrong)."""
+
+_REFUSALS = ("ValueError", "LookupError")
+"""What a bad axis may raise (IndexError, KeyError: Python's errors for a bad index or key)."""
+
+
+def _bad_examples(domain: Domain) -> tuple[tuple[str, str], ...]:
+    """Each bad axis whose extension the target declares, on a float32 (else float64)
+    identity weight."""
+    dtypes = domain.only(REAL)
+    if not dtypes or domain.max_rank < 2:
+        return ()
+    return tuple((k, dtypes[0]) for k, (ext, _) in _BAD_AXES.items() if ext in domain.extensions)
+
+
+def _bad_strategy(domain: Domain) -> Any:
+    found = _bad_examples(domain)
+    if found:
+        return st.sampled_from(found)
+    return NotApplicable(
+        "the target declares neither optional keyword 'unit_dim' nor 'module' (declare them "
+        'with conformance_domain = {"extensions": ["unit_dim", "module"]} to have them checked)'
+        if not {"unit_dim", "module"} & set(domain.extensions)
+        else "float32 and float64 or rank 2 are outside the target's domain"
+    )
+
+
+def _bad_call(kind: str, weight: torch.Tensor) -> tuple[Any, dict[str, Any]]:
+    """(what to pass as parameters, extra keywords) for a bad axis of ``kind``."""
+    if kind == "unit_dim":
+        return [weight], {"unit_dim": 2}
+    if kind == "shared":
+        first, second = _declaring([weight], (0,)), _declaring([weight], (1,))
+        return torch.nn.Sequential(first, second), {}
+    module = _declaring([weight], (2,) if kind == "range" else (DEFAULT,))
+    if kind == "unknown":
+        type(module.inner).AGC_UNIT_DIMS = {"missing": 0}  # type: ignore[attr-defined]
+    return module, {}
+
+
+def _act_bad(targets: Targets, example: tuple[str, str]) -> dict[str, Any]:
+    kind, dtype = example
+    weight = torch.nn.Parameter(torch.eye(2, dtype=getattr(torch, dtype)))
+    weight.grad = torch.full((2, 2), 100.0, dtype=weight.dtype)
+    passed, extra = _bad_call(kind, weight)
+    got = attempt(targets.agc, passed, clip_factor=0.01, eps=1e-3, **extra)
+    return {"raised": got.raised, "grad": weight.grad}
+
+
+@conformance_property(
+    "AGC-024",
+    roles=("agc",),
+    strategy=_bad_strategy,
+    examples=_bad_examples,
+    act=_act_bad,
+)
+def bad_unit_axes_rejected(example: tuple[str, str], seen: dict[str, Any]) -> None:
+    """An axis out of range (``unit_dim`` or a module's declaration), a declaration naming no
+    parameter of its module, or a shared parameter declared with two axes: ``ValueError`` (or
+    ``IndexError`` / ``KeyError``) before any gradient is modified."""
+    kind, _ = example
+    info, what = seen["raised"], _BAD_AXES[kind][1]
+    if info is None:
+        raise AssertionError(f"{what}: accepted without error; example {example!r}")
+    if not info.is_a(*_REFUSALS):
+        raise AssertionError(
+            f"{what}: raised {info.name}, not ValueError or IndexError: {info.message}"
+        )
+    grad = grad_after({"grad": seen["grad"]})
+    assert_bitwise(grad, torch.full_like(grad, 100.0), f"{what}: gradient modified", example)

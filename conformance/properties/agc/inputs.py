@@ -140,13 +140,16 @@ def _act_bad_arguments(targets: Targets, example: BadAGCArgument) -> dict[str, A
     "AGC-019", roles=("agc",), strategy=bad_agc_arguments(), act=_act_bad_arguments
 )
 def bad_arguments_rejected(example: BadAGCArgument, seen: dict[str, Any]) -> None:
-    """clip_factor or eps <= 0 / NaN / inf: ValueError naming it, before touching gradients."""
+    """clip_factor or eps <= 0 / NaN / inf: ValueError naming it (a bool, a string, None:
+    TypeError or ValueError naming it), before touching gradients."""
     info = seen["raised"]
     if info is None:
         raise AssertionError(f"{example.name}={example.value!r} was accepted; {example!r}")
-    if not info.is_a("ValueError"):
+    allowed = ("ValueError",) if example.is_number else ("TypeError", "ValueError")
+    if not info.is_a(*allowed):
         raise AssertionError(
-            f"{example.name}={example.value!r} raised {info.name}, not ValueError: {info.message}"
+            f"{example.name}={example.value!r} raised {info.name}, not "
+            f"{' or '.join(allowed)}: {info.message}"
         )
     if example.name not in info.message:
         raise AssertionError(

@@ -2,7 +2,7 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted(p.clause for p in PROPERTIES if p.home.endswith("blocks.block"))
-['BLK-006', 'BLK-007', 'BLK-008', 'BLK-010', 'BLK-010', 'BLK-011', 'BLK-017']
+['BLK-006', 'BLK-007', 'BLK-008', 'BLK-009', 'BLK-010', 'BLK-010', 'BLK-011', 'BLK-017', 'BLK-020']
 
 The block is a black box: its normalisation layer is found by walking its modules
 (:func:`norm_layers`), not by attribute name. The role expects the *stable* block with
@@ -30,11 +30,12 @@ from conformance.strategies.blocks import (
     bad_block_arguments,
     block_cases,
     make_input,
+    seeded,
 )
 from conformance.strategies.near_miss import annotated_values, names_beside, near_misses
 from spec.vocabulary import STABLE_INITS
 
-__all__ = ["norm_layers", "tensor_facts"]
+__all__ = ["norm_layers", "tensor_facts", "tensor_values"]
 
 _NORM_TYPES: tuple[type[nn.Module], ...] = (
     nn.BatchNorm1d,
@@ -77,6 +78,13 @@ def tensor_facts(y: Any, keep: bool = False) -> dict[str, Any]:
     if keep:
         facts["values"] = y.detach()
     return facts
+
+
+def tensor_values(facts: dict[str, Any], what: str = "the module") -> torch.Tensor:
+    """Judge helper: the values :func:`tensor_facts` kept (an AssertionError if no tensor)."""
+    assert facts["tensor"], f"{what} returned {facts['type']}, not a tensor"
+    values: torch.Tensor = facts["values"]
+    return values
 
 
 def _forward(block: nn.Module, x: torch.Tensor, training: bool) -> Any:
@@ -315,3 +323,130 @@ def trainable_from_init(case: BlockCase, seen: dict[str, Any]) -> None:
         f"after one gradient step the output moved by {moved:.3g}: the branch cannot leave "
         "its initial state"
     )
+
+
+# --- BLK-020: the stable block's formula -------------------------------------------------------
+
+IN_EPS = 1e-5
+"""``nn.InstanceNorm2d``'s default eps (the plan's layer)."""
+
+
+def _stable_parts(block: nn.Module) -> tuple[list[nn.Module], list[nn.Module], list[nn.Module]]:
+    """(3x3 convs, norm layers, other children with parameters: the spectral conv)."""
+    convs = [
+        m
+        for m in block.modules()
+        if isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (3, 3) and m is not block
+    ]
+    norms = norm_layers(block)
+    known = [*convs, *norms]
+    others = [
+        child
+        for child in block.children()
+        if not any(k is m for m in child.modules() for k in known)
+        and any(True for _ in child.parameters())
+    ]
+    return convs, norms, others
+
+
+def _act_form(targets: Targets, case: BlockCase) -> dict[str, Any]:
+    block = case.build(targets.block)
+    convs, norms, others = _stable_parts(block)
+    seen: dict[str, Any] = {
+        "convs": len(convs),
+        "norms": [type(n).__name__ for n in norms],
+        "others": [type(o).__name__ for o in others],
+    }
+    if len(convs) != 1 or len(norms) != 1 or len(others) != 1:
+        return seen
+    with torch.no_grad():
+        weight, bias = getattr(norms[0], "weight", None), getattr(norms[0], "bias", None)
+        if isinstance(weight, torch.Tensor):
+            weight.fill_(1.0)
+        if isinstance(bias, torch.Tensor):
+            bias.zero_()
+    x = case.make_input()
+    seen["s"] = tensor_facts(_forward(others[0], x, True), keep=True)
+    seen["k"] = tensor_facts(_forward(convs[0], x, True), keep=True)
+    seen["y"] = tensor_facts(_forward(block, x, True), keep=True)
+    return seen
+
+
+def _instance_norm(v: torch.Tensor) -> torch.Tensor:
+    """Per sample and channel over the spatial axes, biased variance, eps :data:`IN_EPS`."""
+    centred = v - v.mean(dim=(2, 3), keepdim=True)
+    return centred / torch.sqrt(centred.pow(2).mean(dim=(2, 3), keepdim=True) + IN_EPS)
+
+
+@conformance_property(
+    "BLK-020",
+    roles=("block",),
+    strategy=_cases(kinds=("normal",), max_side=10),
+    max_examples=20,
+    act=_act_form,
+)
+def stable_block_form(case: BlockCase, seen: dict[str, Any]) -> None:
+    """With the norm's gain 1 and shift 0: y = x + InstanceNorm(GELU(S(x) + K(x))), K the
+    block's 3x3 conv, S its other part with parameters (training mode)."""
+    parts = (seen["convs"], len(seen["norms"]), len(seen["others"]))
+    assert parts == (1, 1, 1), (
+        f"expected one 3x3 nn.Conv2d, one norm layer and one other part with parameters (the "
+        f"spectral conv); found {seen['convs']} convs, norms {seen['norms']}, others "
+        f"{seen['others']}"
+    )
+    x = case.make_input().double()
+    s, k = tensor_values(seen["s"], "S").double(), tensor_values(seen["k"], "K").double()
+    got = tensor_values(seen["y"], "the block").double()
+    want = x + _instance_norm(torch.nn.functional.gelu(s + k))
+    assert got.shape == want.shape, f"output {tuple(got.shape)}, expected {tuple(want.shape)}"
+    gap = float((got - want).abs().max())
+    tol = 1e-3 * (1.0 + float(want.abs().max()))
+    assert gap <= tol, (
+        f"block(x) differs from x + InstanceNorm(GELU(S(x) + K(x))) by {gap:.3g} (allowed "
+        f"{tol:.3g}) with the norm's gain 1 and shift 0, S = {seen['others'][0]}, K = the 3x3 "
+        f"conv, norm {seen['norms'][0]}; case {case!r}"
+    )
+
+
+# --- BLK-009: the layerscale init ----------------------------------------------------------------
+
+LAYERSCALE_INIT = 1e-3
+"""The gate's start passed as ``layerscale_init`` (upstream's LayerScale: gate 1e-3)."""
+
+
+def _act_layerscale(targets: Targets, case: BlockCase) -> dict[str, Any]:
+    signature = attempt(inspect.signature, targets.block)
+    params = signature.value.parameters if signature.ok else {}
+    if "init" not in params:
+        return {"takes_init": False}
+    extra = {"layerscale_init": LAYERSCALE_INIT} if "layerscale_init" in params else {}
+    with seeded(case.seed):
+        block = targets.block(case.channels, case.modes, init="layerscale", **extra)
+    return {"takes_init": True, "gate": bool(extra), **_outputs(block, case)}
+
+
+@conformance_property(
+    "BLK-009",
+    roles=("block",),
+    strategy=_cases(kinds=("normal", "large")),
+    max_examples=20,
+    act=_act_layerscale,
+)
+def layerscale_near_identity(case: BlockCase, seen: dict[str, Any]) -> None:
+    """A block taking ``init``, built with init='layerscale' (and layerscale_init=1e-3 where it
+    takes one): the update's RMS over the spatial axes is at most 1e-3 for every sample and
+    channel, in training and evaluation mode (no ``init``: nothing to check)."""
+    if not seen.pop("takes_init"):
+        return
+    seen.pop("gate")
+    x = case.make_input().double()
+    for training, facts in seen.items():
+        y = _need(facts, case, training).double()
+        assert y.shape == x.shape, f"output {tuple(y.shape)} for input {tuple(x.shape)}"
+        rms = (y - x).pow(2).mean(dim=(2, 3)).sqrt()
+        worst = float(rms.max())
+        bound = LAYERSCALE_INIT * (1 + 1e-3) + 8 * 2.0**-23 * float(x.abs().max())
+        assert worst <= bound, (
+            f"init='layerscale': the update's RMS per (sample, channel) reaches {worst:.3g} "
+            f"(allowed {bound:.3g}, training={training}): not near the identity"
+        )

@@ -23,7 +23,7 @@ from torch import nn
 
 from conformance.domain import Domain, NotApplicable
 from conformance.framework import Root, Targets, conformance_property
-from conformance.properties.blocks.block import tensor_facts
+from conformance.properties.blocks.block import tensor_facts, tensor_values
 from conformance.strategies.layers import (
     PlainBlockCase,
     ShiftCase,
@@ -41,12 +41,6 @@ __all__: list[str] = []
 def _forward(module: Any, x: torch.Tensor) -> Any:
     with torch.no_grad():
         return module(x)
-
-
-def _tensor(facts: dict[str, Any], what: str = "the module") -> torch.Tensor:
-    assert facts["tensor"], f"{what} returned {facts['type']}, not a tensor"
-    values: torch.Tensor = facts["values"]
-    return values
 
 
 def _act_forward(targets: Targets, case: SpectralCase) -> dict[str, Any]:
@@ -70,7 +64,7 @@ def _small(make: Any) -> Any:
 
 
 def _real_output(case: SpectralCase, seen: dict[str, Any]) -> None:
-    _tensor(seen)
+    tensor_values(seen)
     want = [case.batch, case.out_channels, case.height, case.width]
     assert not seen["complex"], f"output is complex ({seen['dtype']}), not real; case {case!r}"
     assert seen["shape"] == want and seen["dtype"] == case.dtype, (
@@ -113,8 +107,8 @@ def _act_shift(targets: Targets, ex: ShiftCase) -> dict[str, Any]:
 
 
 def _shift(ex: ShiftCase, seen: dict[str, Any]) -> None:
-    shifted_first = _tensor(seen["of_shifted"])
-    plain = _tensor(seen["plain"])
+    shifted_first = tensor_values(seen["of_shifted"])
+    plain = tensor_values(seen["plain"])
     assert plain.ndim == 4, f"output has shape {tuple(plain.shape)}, not (B, out, H, W)"
     shifted_after = torch.roll(plain, (ex.shift_h, ex.shift_w), (2, 3))
     assert shifted_first.shape == shifted_after.shape, f"shapes differ; example {ex!r}"
@@ -148,7 +142,7 @@ def _act_waves(targets: Targets, case: WaveCase) -> dict[str, Any]:
 
 
 def _corners(case: WaveCase, seen: dict[str, Any]) -> None:
-    y = _tensor(seen).to(torch.float64)
+    y = tensor_values(seen).to(torch.float64)
     want = [len(case.frequencies()), case.channels, case.height, case.width]
     assert list(y.shape) == want, f"output shape {tuple(y.shape)}, expected {tuple(want)}"
     spectra = torch.fft.fft2(y).abs().amax(dim=1)  # (frequency, H, W): max over channels
@@ -250,7 +244,8 @@ def plain_block_form(case: PlainBlockCase, seen: dict[str, Any]) -> None:
         f"the 3x3 conv pads {k['padding']} with mode {k['padding_mode']!r}: expected zero padding 1"
     )
     x = case.make_input()
-    s, conv, got = _tensor(seen["s"], "S"), _tensor(seen["k"], "K"), _tensor(seen["y"], "the block")
+    s, conv = tensor_values(seen["s"], "S"), tensor_values(seen["k"], "K")
+    got = tensor_values(seen["y"], "the block")
     want = x + torch.nn.functional.gelu(s + conv)
     assert got.shape == want.shape, f"output {tuple(got.shape)}, expected {tuple(want.shape)}"
     gap = float((got - want).abs().max())

@@ -260,7 +260,9 @@ def wrong_batch_count_rejected(example: tuple[TrainCase, int], seen: dict[str, A
 
 
 def _act_poisoned(targets: Targets, case: TrainCase) -> dict[str, Any]:
-    return _run(targets, case, scaler=_scaler())
+    scaler = _scaler()
+    seen = _run(targets, case, scaler=scaler)
+    return {**seen, "scale": float(scaler.get_scale())}
 
 
 @conformance_property(
@@ -271,11 +273,18 @@ def _act_poisoned(targets: Targets, case: TrainCase) -> dict[str, Any]:
     act=_act_poisoned,
 )
 def overflow_step_skipped(case: TrainCase, seen: dict[str, Any]) -> None:
-    """With a GradScaler, inf/NaN gradients leave every parameter unchanged, whatever clipping."""
+    """With a GradScaler, inf/NaN gradients leave every parameter unchanged, whatever clipping,
+    and the scaler's scale backs off (the step calls ``scaler.update()``)."""
     before = [p.detach().clone() for p in case.model().parameters()]
     for k, (a, b) in enumerate(zip(seen["params"], before, strict=True)):
         what = f"parameter {k}, changed in a step with non-finite gradients"
         assert_close(as64(a), as64(b), 0.0, what, case)
+    if not seen["scale"] < _SCALE:
+        raise AssertionError(
+            f"the scaler's scale is {seen['scale']:g} after a step with non-finite gradients "
+            f"(it started at {_SCALE:g}): the step did not call scaler.update(), so the next "
+            f"step overflows again; case {case!r}"
+        )
 
 
 def _act_sync(targets: Targets, case: TrainCase) -> dict[str, Any]:

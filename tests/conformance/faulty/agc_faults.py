@@ -15,6 +15,10 @@ Used by tests/test_agc_properties.py to show that the AGC properties can fail:
   :func:`exclusion_ignoring_agc` honours int and mapped axes but clips a parameter mapped to
   None along dim 0 instead of leaving it alone (AGC-024); :func:`callable_ignoring_agc`
   honours int and mapping axes but treats a callable as no ``unit_dim`` (AGC-024).
+- :func:`declaration_ignoring_agc` takes an ``nn.Module`` and clips its parameters along dim 0
+  whatever its modules declare; :func:`declaration_trusting_agc` honours the declarations
+  but checks none of them: an unknown name is skipped, an axis out of range raises
+  ``IndexError`` from torch, a shared parameter takes the last axis (AGC-024).
 - :func:`miscounting_agc` clips right but returns the number of units left alone (AGC-025).
 """
 
@@ -27,6 +31,8 @@ import torch
 __all__ = [
     "axis_ignoring_agc",
     "callable_ignoring_agc",
+    "declaration_ignoring_agc",
+    "declaration_trusting_agc",
     "eager_nonfinite_agc",
     "eps_default_agc",
     "exclusion_ignoring_agc",
@@ -245,6 +251,44 @@ def callable_ignoring_agc(
 
 
 callable_ignoring_agc.conformance_domain = {"extensions": ["unit_dim"]}  # type: ignore[attr-defined]
+
+
+def declaration_ignoring_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor] | torch.nn.Module,
+    clip_factor: float = 0.01,
+    eps: float = 1e-3,
+) -> None:
+    """A module's parameters clipped along dim 0, its declarations (AGC_UNIT_DIMS) unread."""
+    if isinstance(parameters, torch.nn.Module):
+        parameters = list(parameters.parameters())
+    _rule(parameters, clip_factor, eps)
+
+
+declaration_ignoring_agc.conformance_domain = {"extensions": ["module"]}  # type: ignore[attr-defined]
+
+
+def declaration_trusting_agc(
+    parameters: torch.Tensor | Iterable[torch.Tensor] | torch.nn.Module,
+    clip_factor: float = 0.01,
+    eps: float = 1e-3,
+) -> None:
+    """A module's declared axes (AGC_UNIT_DIMS; 1 for ConvTranspose weights) honoured, none
+    of them checked."""
+    if not isinstance(parameters, torch.nn.Module):
+        _rule(parameters, clip_factor, eps)
+        return
+    axes: dict[torch.Tensor, object] = {}
+    for sub in parameters.modules():
+        declared = dict(getattr(sub, "AGC_UNIT_DIMS", None) or {})
+        if isinstance(sub, torch.nn.ConvTranspose2d):
+            declared.setdefault("weight", 1)
+        for name, axis in declared.items():
+            if sub._parameters.get(name) is not None:
+                axes[sub._parameters[name]] = _SKIP if axis is None else axis
+    _rule(list(parameters.parameters()), clip_factor, eps, lambda p: axes.get(p))
+
+
+declaration_trusting_agc.conformance_domain = {"extensions": ["module"]}  # type: ignore[attr-defined]
 
 
 def miscounting_agc(

@@ -8,6 +8,11 @@ Used by tests to show that the checks of those clauses can fail:
 - :class:`BatchNormStableBlock` normalises over the batch (BLK-008).
 - :class:`UnnormalisedStableBlock` has no norm at all, only a zero gate (BLK-008).
 - :class:`FrozenStableBlock` is the identity and stays it: its norm is frozen (BLK-011).
+- :class:`SubtractingStableBlock` (y = x - N(...)) and :class:`GelulessStableBlock`
+  (y = x + N(S(x) + K(x))) are the identity at init, centred and trainable, but not
+  Task 2.1's formula (BLK-020).
+- :class:`UngatedLayerscaleBlock` takes ``init='layerscale'`` and starts its norm at weight 1
+  with no gate: far from the identity (BLK-009).
 - :class:`ChannelsFirstGenerator` returns the wrong layout (BLK-012).
 - :class:`PartlyStableGenerator` keeps a plain bottleneck block (BLK-013).
 - :class:`ExtraDropoutStableGenerator` changes a layer outside the blocks (BLK-013).
@@ -28,9 +33,12 @@ __all__ = [
     "ChannelsFirstGenerator",
     "ExtraDropoutStableGenerator",
     "FrozenStableBlock",
+    "GelulessStableBlock",
     "OneCornerSpectralConv2d",
     "PartlyStableGenerator",
+    "SubtractingStableBlock",
     "UncheckedGenerator",
+    "UngatedLayerscaleBlock",
     "UnitGammaStableBlock",
     "UnnormalisedStableBlock",
 ]
@@ -92,6 +100,28 @@ class FrozenStableBlock(PtychoBlock):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.norm(self.update(x))
+
+
+class SubtractingStableBlock(StablePtychoBlock):
+    """The stable block with its normalised update subtracted: y = x - N(GELU(S(x) + K(x)))."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self.norm(self.update(x))
+
+
+class GelulessStableBlock(StablePtychoBlock):
+    """The stable block without its GELU: y = x + N(S(x) + K(x))."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.norm(self.spectral(x) + self.conv(x))
+
+
+class UngatedLayerscaleBlock(StablePtychoBlock):
+    """init='layerscale' starts the norm at weight 1 and drops the gate: y = x + N(...)."""
+
+    def __init__(self, channels: int, modes: int, init: str = "zero_gamma") -> None:
+        super().__init__(channels, modes, init=init)  # type: ignore[arg-type]
+        self.gate = None
 
 
 # --- generators ------------------------------------------------------------------------------

@@ -6,6 +6,8 @@
   so, with 'value', turns an overflow finite before ``scaler.step`` unscales (TRN-007).
 - :func:`unaveraged_accumulation_step` sums micro-batch gradients without the 1/k (TRN-002).
 - :func:`no_zero_grad_step` leaves the gradients in place after the step (TRN-003).
+- :func:`no_update_step` skips an overflowed step right but never calls ``scaler.update()``:
+  the scale never backs off, so every later step overflows too (TRN-007).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from impl.training import StepResult
 
 __all__ = [
     "clip_before_unscale_step",
+    "no_update_step",
     "no_zero_grad_step",
     "unaveraged_accumulation_step",
     "upstream_dispatch",
@@ -49,6 +52,7 @@ def _step(
     unscale_first: bool = True,
     average: bool = True,
     zero_after: bool = True,
+    update: bool = True,
 ) -> StepResult:
     batches = list(micro_batches)
     k = config.accumulate_grad_batches
@@ -66,7 +70,8 @@ def _step(
     clipped = clip_gradients_(model, config=config)
     if scaler is not None:
         scaler.step(optimizer)
-        scaler.update()
+        if update:
+            scaler.update()
     else:
         optimizer.step()
     if zero_after:
@@ -90,3 +95,7 @@ def unaveraged_accumulation_step(*args: Any, scaler: Any = None) -> StepResult:
 
 def no_zero_grad_step(*args: Any, scaler: Any = None) -> StepResult:
     return _step(*args, scaler=scaler, zero_after=False)
+
+
+def no_update_step(*args: Any, scaler: Any = None) -> StepResult:
+    return _step(*args, scaler=scaler, update=False)

@@ -73,6 +73,7 @@ FAULTS = [
     (agc_faults.exclusion_ignoring_agc, "agc.unit_dim_per_parameter"),
     (agc_faults.callable_ignoring_agc, "agc.unit_dim_callable"),
     (agc_faults.miscounting_agc, "agc.count_returned"),
+    (agc_faults.declaration_ignoring_agc, "agc.module_unit_axes"),
 ]
 
 
@@ -89,6 +90,17 @@ def test_property_catches_faulty_agc(fault: Any, pid: str) -> None:
             report_multiple_bugs=False,
         )
     assert "Case(" in str(caught.value), "the violation must carry a rebuildable example"
+
+
+def test_bad_module_declarations_are_caught() -> None:
+    """An AGC that honours a module's declarations without checking them accepts a name that
+    is no parameter (and raises IndexError, not ValueError, for an axis out of range); the
+    same AGC clips a well-declared module right."""
+    trusting = Targets(agc=agc_faults.declaration_trusting_agc)
+    prop = next(p for p in MINE if p.id == "agc.bad_unit_axes_rejected")
+    with pytest.raises(AssertionError, match="accepted without error"):
+        run_property(prop, trusting)
+    run_property(next(p for p in MINE if p.id == "agc.module_unit_axes"), trusting)
 
 
 @pytest.mark.parametrize(
@@ -127,6 +139,7 @@ STEP_FAULTS = [
         "training.accumulation_equals_big_batch",
     ),
     (Targets(train_step=training_faults.no_zero_grad_step), "training.grads_cleared"),
+    (Targets(train_step=training_faults.no_update_step), "training.overflow_step_skipped"),
 ]
 
 

@@ -81,6 +81,9 @@ FAULTS = [
     ("blocks.zero_mean_update", {"block": impl.PtychoBlock}),
     ("blocks.identity_at_init", {"block": impl.PtychoBlock}),
     ("blocks.trainable_from_init", {"block": blocks_faults.FrozenStableBlock}),
+    ("blocks.stable_block_form", {"block": blocks_faults.SubtractingStableBlock}),
+    ("blocks.stable_block_form", {"block": blocks_faults.GelulessStableBlock}),
+    ("blocks.layerscale_near_identity", {"block": blocks_faults.UngatedLayerscaleBlock}),
     ("blocks.output_shape", {"generator": blocks_faults.ChannelsFirstGenerator}),
     (
         "blocks.stable_is_plain_but_for_the_block",
@@ -126,3 +129,15 @@ def test_property_fails_the_fault(prop_id: str, fault: dict[str, Any]) -> None:
 def test_faults_only_break_their_own_clause(fault: type[torch.nn.Module]) -> None:
     """The faulty blocks keep their shape (BLK-006): the failures above are not side effects."""
     run(BY_ID["blocks.forward_shape"], impl_targets(block=fault), max_examples=10)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [blocks_faults.SubtractingStableBlock, blocks_faults.GelulessStableBlock],
+    ids=lambda f: f.__name__,
+)
+def test_only_the_form_catches_a_wrong_formula(fault: type[torch.nn.Module]) -> None:
+    """A formula other than Task 2.1's that is still the identity at init, centred and
+    trainable passes BLK-007, BLK-008 and BLK-011: BLK-020 is the clause that sees it."""
+    for pid in ("blocks.identity_at_init", "blocks.zero_mean_update", "blocks.trainable_from_init"):
+        run(BY_ID[pid], impl_targets(block=fault), max_examples=10)
