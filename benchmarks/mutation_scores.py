@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ from typing import Any
 
 from benchjson import conditions, write_json
 
-from conformance.mutate.equivalence import load_equivalence
+from conformance.mutate.equivalence import parse_equivalence
 
 ROOT = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -45,39 +46,71 @@ def reviewed(stem: str | None, kind: str) -> str | None:
     return path if stem and (ROOT / path).exists() else None
 
 
-_ROLES: dict[str, tuple[str, str, str]] = {
-    "agc": ("agc", "impl:adaptive_gradient_clip_", "agc:adaptive_gradient_clip_"),
-    "clip": ("clip", "impl:clip_gradients_", "clipping:clip_gradients_"),
-    "train-step": ("train_step", "impl:training_step", "clipping:training_step"),
-    "spectral-conv": ("spectral_conv", "impl:SpectralConv2d", "layers:SpectralConv2d"),
-    "plain-block": ("plain_block", "impl:PtychoBlock", "layers:PtychoBlock"),
-    "block": ("block", "impl:StablePtychoBlock", "layers:StablePtychoBlock"),
-    "generator": ("generator", "impl:HybridUNOGenerator", "layers:HybridUNOGenerator"),
-    "stable-generator": (
-        "stable_generator", "impl:StableHybridGenerator", "layers:StableHybridGenerator"
-    ),
-    "registry": ("registry", "impl:resolve_generator", "registry:resolve_generator"),
-    "tf-config": ("tf_config", "spec:TFTrainingConfig", "configs:TFTrainingConfig"),
-    "torch-config": ("torch_config", "spec:TorchTrainingConfig", "configs:TorchTrainingConfig"),
+_TARGETS: dict[str, tuple[str, str]] = {
+    "agc": ("impl:adaptive_gradient_clip_", "agc:adaptive_gradient_clip_"),
+    "clip": ("impl:clip_gradients_", "clipping:clip_gradients_"),
+    "train_step": ("impl:training_step", "clipping:training_step"),
+    "spectral_conv": ("impl:SpectralConv2d", "layers:SpectralConv2d"),
+    "plain_block": ("impl:PtychoBlock", "layers:PtychoBlock"),
+    "block": ("impl:StablePtychoBlock", "layers:StablePtychoBlock"),
+    "generator": ("impl:HybridUNOGenerator", "layers:HybridUNOGenerator"),
+    "stable_generator": ("impl:StableHybridGenerator", "layers:StableHybridGenerator"),
+    "registry": ("impl:resolve_generator", "registry:resolve_generator"),
+    "register": ("impl:register", "registry:register"),
+    "model_config": ("spec:ModelConfig", "registry:ModelConfig"),
+    "build_generator": ("impl:build_generator", "registry:build_generator"),
+    "tf_config": ("spec:TFTrainingConfig", "configs:TFTrainingConfig"),
+    "torch_config": ("spec:TorchTrainingConfig", "configs:TorchTrainingConfig"),
+    "bridge": ("spec", "configs"),
 }
-"""run stem -> (role, bundled target, faithful target in ``faithful``)."""
+"""role -> (bundled target, faithful target in the ``faithful`` package)."""
+
+MUTATED: tuple[str, ...] = (
+    "agc", "clip", "train_step", "spectral_conv", "plain_block", "block", "generator",
+    "stable_generator", "registry", "tf_config", "torch_config",
+)  # fmt: skip
+"""The roles whose targets are mutated (the bridge target is a module: not yet mutable)."""
+
+PARTNERS: dict[str, tuple[str, ...]] = {
+    "generator": ("stable_generator",),
+    "stable_generator": ("generator",),
+    "registry": ("register", "model_config", "build_generator"),
+    "tf_config": ("torch_config", "bridge"),
+    "torch_config": ("tf_config", "bridge"),
+}
+"""The unchanged partner roles given beside a mutated one, so that the clauses joining
+roles (BLK-013, REG-004/005/008, CFG-005..007/009) judge its mutants too."""
 
 _SHARDED = ("--distributed", "2")
 """The roles with DTensor paths (AGC-035, AGC-036) are also judged on 2 gloo ranks."""
+
+
+def _target(role: str, bundled: bool) -> str:
+    pair = _TARGETS[role]
+    return pair[0] if bundled else f"{_FAITHFUL}.{pair[1]}"
+
+
+def _partners(role: str, bundled: bool) -> tuple[str, ...]:
+    flags = [(f"--{r.replace('_', '-')}", _target(r, bundled)) for r in PARTNERS.get(role, ())]
+    return (*(x for pair in flags for x in pair), "--role", role) if flags else ()
+
 
 RUNS: dict[str, tuple[str, str, str, tuple[str, ...]]] = {}
 """name -> (role, target, stem of its reviewed files (:func:`reviewed`), extra options).
 
 Per role: ``faithful-<role>`` (the plan-level target, plan tier) and ``bundled-<role>``
-(``impl`` / ``spec``, every clause: ``--strict``); the AGC's bundled target also at the plan
-tier (``bundled-agc-plan``)."""
-for _stem, (_role, _bundled, _faithful) in _ROLES.items():
-    _sharded = _SHARDED if _role in ("agc", "clip") else ()
-    RUNS[f"faithful-{_stem}"] = (_role, f"{_FAITHFUL}.{_faithful}", f"faithful_{_role}", ())
-    RUNS[f"bundled-{_stem}"] = (_role, _bundled, f"bundled_{_role}", (*_S, *_sharded))
+(``impl`` / ``spec``, every clause: ``--strict``), each with its partner roles; the AGC's
+bundled target also at the plan tier (``bundled-agc-plan``)."""
+for _role in MUTATED:
+    _stem, _sharded = _role.replace("_", "-"), _SHARDED if _role in ("agc", "clip") else ()
+    RUNS[f"faithful-{_stem}"] = (
+        _role, _target(_role, False), f"faithful_{_role}", _partners(_role, False)
+    )  # fmt: skip
+    RUNS[f"bundled-{_stem}"] = (
+        _role, _target(_role, True), f"bundled_{_role}", (*_S, *_sharded, *_partners(_role, True))
+    )  # fmt: skip
     if _role == "agc":
-        RUNS["bundled-agc-plan"] = (_role, _bundled, "bundled_agc", _sharded)
-
+        RUNS["bundled-agc-plan"] = (_role, _target(_role, True), "bundled_agc", _sharded)
 
 
 def _changed(diff: str, sign: str) -> str:
@@ -88,21 +121,58 @@ def _changed(diff: str, sign: str) -> str:
     return ""
 
 
-def _survivor(m: dict[str, Any], why: dict[str, str]) -> dict[str, Any]:
+def _survivor(m: dict[str, Any], why: list[tuple[str, str]]) -> dict[str, Any]:
     return {
         "id": m["id"],
         "description": m["description"],
         "before": _changed(m["diff"], "-"),
         "after": _changed(m["diff"], "+"),
         "reached": m["reached"],
-        "why": why.get(m["id"], ""),
+        "why": why_alive(why, m["id"]),
     }
 
 
-def _triage(stem: str) -> dict[str, str]:
-    """The reviewed survivors of ``<stem>.triage``: mutant id -> why it is left alive."""
+_RANGE = re.compile(r"^(?P<start>\d+)-(?P<end>\d+)$")
+
+
+def parse_triage(text: str, source: str = "<triage>") -> list[tuple[str, str]]:
+    """``[(key, reason)]`` of a triage file: one survivor per line as a mutant id (as in an
+    equivalence file) or a range ``START-END`` of lines of the mutated file, then why it is
+    left alive. ``#`` starts a comment. ValueError names a bad line.
+
+    >>> parse_triage("12-30  the plugin machinery: no clause\\nbranch:40:7:1  no clause")
+    [('12-30', 'the plugin machinery: no clause'), ('branch:40:7:1', 'no clause')]
+    """
+    entries = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        key, _, reason = line.partition(" ")
+        if not reason.strip():
+            raise ValueError(f"{source}:{number}: {key!r} has no reason")
+        if _RANGE.match(key) is None:
+            parse_equivalence(line, f"{source}:{number}")  # a mutant id, or its error
+        entries.append((key, reason.strip()))
+    return entries
+
+
+def why_alive(entries: list[tuple[str, str]], mutant_id: str) -> str:
+    """The reason of the first entry naming ``mutant_id`` or a line range holding its line."""
+    line = int(mutant_id.split(":")[1])
+    for key, reason in entries:
+        found = _RANGE.match(key)
+        if key == mutant_id or (found and int(found["start"]) <= line <= int(found["end"])):
+            return reason
+    return ""
+
+
+def _triage(stem: str) -> list[tuple[str, str]]:
+    """The reviewed survivors of ``<stem>.triage`` (:func:`parse_triage`)."""
     path = reviewed(stem, "triage")
-    return {} if path is None else {e.id: e.reason for e in load_equivalence(ROOT / path)}
+    if path is None:
+        return []
+    return parse_triage((ROOT / path).read_text(encoding="utf-8"), path)
 
 
 class RunFailed(RuntimeError):
@@ -156,14 +226,38 @@ def _commit() -> str:
     return f"{head}+changes" if dirty else head
 
 
+def print_untriaged(path: Path, name: str) -> int:
+    """Print the survivors of run ``name`` that no triage entry names (exit 1 if the results
+    hold no such run)."""
+    runs = json.loads(path.read_text(encoding="utf-8"))["runs"] if path.exists() else {}
+    if name not in runs:
+        print(f"mutation_scores: {path} holds no run {name!r}", file=sys.stderr)
+        return 1
+    why = _triage(RUNS[name][2])
+    for m in runs[name]["survivors"]:
+        if not why_alive(why, m["id"]):
+            reached = "" if m["reached"] else " (unreached)"
+            print(f"{m['id']:24} # {m['before'][:60]} -> {m['after'][:60]}{reached}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", nargs="+", choices=sorted(RUNS), help="these runs only")
     parser.add_argument("--profile", default="quick")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--json", default=str(DEFAULT_JSON), help="write the results here")
+    parser.add_argument(
+        "--untriaged",
+        metavar="NAME",
+        choices=sorted(RUNS),
+        help="run nothing: print the survivors of NAME in the results that its triage file "
+        "does not list, one 'id  # before -> after' line each, to review",
+    )
     args = parser.parse_args(argv)
     path = Path(args.json)
+    if args.untriaged:
+        return print_untriaged(path, args.untriaged)
     path.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"runs": {}}
     for kept in old.get("runs", {}).values():  # runs kept from an earlier sweep keep its commit

@@ -234,17 +234,24 @@ def render_mutation_scores(path: Path = RESULTS / "mutation" / "scores.json") ->
     parts += [_score_row(r) + "\n" for r in runs]
     for r in runs:
         survivors = r["survivors"]
-        parts.append(f"\n## Survivors: {r['name']} ({len(survivors)})\n\n")
+        reviewed = sum(1 for m in survivors if m.get("why"))
+        where = f" in `{r['triage_file']}`" if r.get("triage_file") else ""
+        parts.append(
+            f"\n## Survivors: {r['name']} ({len(survivors)}; {reviewed} reviewed{where})\n\n"
+        )
         if not survivors:
             parts.append("None.\n")
             continue
-        parts.append("| mutant | operator's change | line before → after | reached |\n")
-        parts.append("|---|---|---|---|\n")
+        parts.append(
+            "| mutant | operator's change | line before → after | reached | why it survives |\n"
+        )
+        parts.append("|---|---|---|---|---|\n")
         for m in survivors:
             change = _cell(m["description"])
             line = f"`{_cell(m.get('before', ''))}` → `{_cell(m.get('after', ''))}`"
             reached = "yes" if m["reached"] else "no"
-            parts.append(f"| `{m['id']}` | {change} | {line} | {reached} |\n")
+            why = _cell(m.get("why", "")) or "not reviewed"
+            parts.append(f"| `{m['id']}` | {change} | {line} | {reached} | {why} |\n")
     return "".join(parts)
 
 

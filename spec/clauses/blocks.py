@@ -267,4 +267,17 @@ CLAUSES: tuple[Clause, ...] = (
         ),
         source=_PLAN_21 + " (y = x + InstanceNorm(GELU(SpectralConv(x) + Conv3x3(x))))",
     ),
+    Clause(
+        id="BLK-021",
+        level="MUST",
+        tier="plan",
+        why=("A block built and never called still leaves the output's shape right (BLK-012)."),
+        title="generator: every parameter on the way to the output",
+        text=(
+            "After one backward pass from the generator's output, every trainable parameter of "
+            "HybridUNOGenerator and StableHybridGenerator has a gradient (a zero-gamma block's "
+            "zeros count): no layer is built and left out of the forward pass."
+        ),
+        source="implementation-plan.md, Tasks 2.1-2.2 (the generator runs every block it builds)",
+    ),
 )

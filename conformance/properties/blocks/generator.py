@@ -2,7 +2,7 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted({p.clause for p in PROPERTIES if p.home.endswith("blocks.generator")})
-['BLK-012', 'BLK-013', 'BLK-014', 'BLK-018']
+['BLK-012', 'BLK-013', 'BLK-014', 'BLK-018', 'BLK-021']
 
 Both roles are called as ``Generator(in_channels, out_channels, hidden_channels,
 n_blocks, modes, C)`` and map (B, C*in_channels, H, W) to (B, H, W, C, out_channels).
@@ -286,3 +286,59 @@ def bad_input_rejected(case: GeneratorCase, seen: dict[str, Any]) -> None:
 def stable_bad_input_rejected(case: GeneratorCase, seen: dict[str, Any]) -> None:
     """The stable generator rejects the same inputs the same way."""
     _check_bad_input(case, seen)
+
+
+# --- BLK-021: every parameter on the way to the output -------------------------------------------
+
+
+def _unused(generator: Callable[..., Any], case: GeneratorCase) -> dict[str, Any]:
+    """Act helper: one backward pass from a fixed projection of the output; the parameters
+    left without a gradient (never used on the way to the output)."""
+    model = case.build(generator)
+    model.train()
+    x = case.make_input()
+    y = model(x)
+    if not isinstance(y, torch.Tensor) or not y.requires_grad:
+        return {"output": type(y).__name__, "unused": []}
+    weights = torch.linspace(-1.0, 1.0, y.numel(), dtype=y.dtype).reshape(y.shape)
+    (y * weights).sum().backward()
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    return {"output": "Tensor", "unused": [n for n, p in named if p.grad is None]}
+
+
+def _act_unused(targets: Targets, case: GeneratorCase) -> dict[str, Any]:
+    return _unused(targets.generator, case)
+
+
+def _act_stable_unused(targets: Targets, case: GeneratorCase) -> dict[str, Any]:
+    return _unused(targets.stable_generator, case)
+
+
+def _check_used(case: GeneratorCase, seen: dict[str, Any]) -> None:
+    assert seen["output"] == "Tensor", f"the generator returned {seen['output']}"
+    unused = seen["unused"]
+    assert not unused, (
+        f"{len(unused)} trainable parameters get no gradient from the output (a layer built "
+        f"but never called, or a block skipped): {unused[:8]}; case {case!r}"
+    )
+
+
+@conformance_property(
+    "BLK-021", roles=("generator",), strategy=_cases(), max_examples=5, act=_act_unused
+)
+def every_parameter_used(case: GeneratorCase, seen: dict[str, Any]) -> None:
+    """After one backward pass from the output, every trainable parameter has a gradient."""
+    _check_used(case, seen)
+
+
+@conformance_property(
+    "BLK-021",
+    roles=("stable_generator",),
+    strategy=_cases(),
+    max_examples=5,
+    act=_act_stable_unused,
+)
+def stable_every_parameter_used(case: GeneratorCase, seen: dict[str, Any]) -> None:
+    """The stable generator: every trainable parameter has a gradient after one backward pass
+    (zero-gamma blocks give zeros, not None)."""
+    _check_used(case, seen)

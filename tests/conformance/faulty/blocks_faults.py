@@ -17,6 +17,8 @@ Used by tests to show that the checks of those clauses can fail:
 - :class:`PartlyStableGenerator` keeps a plain bottleneck block (BLK-013).
 - :class:`ExtraDropoutStableGenerator` changes a layer outside the blocks (BLK-013).
 - :class:`UncheckedGenerator` checks no input: bad sizes fail deep in torch (BLK-014).
+- :class:`SkippedBottleneckGenerator` builds its bottleneck block and never calls it: the
+  output keeps its shape (BLK-021).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "GelulessStableBlock",
     "OneCornerSpectralConv2d",
     "PartlyStableGenerator",
+    "SkippedBottleneckGenerator",
     "SubtractingStableBlock",
     "UncheckedGenerator",
     "UngatedLayerscaleBlock",
@@ -143,6 +146,16 @@ class PartlyStableGenerator(HybridUNOGenerator):
             in_channels, out_channels, hidden_channels, n_blocks, modes, C, block=StablePtychoBlock
         )
         self.bottleneck = PtychoBlock(self.bottleneck.conv.in_channels, max(1, modes // 2))
+
+
+class SkippedBottleneckGenerator(HybridUNOGenerator):
+    """The bottleneck block is built (its parameters counted) but replaced by the identity in
+    the forward pass."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.unused = self.bottleneck
+        self.bottleneck = nn.Identity()
 
 
 class ExtraDropoutStableGenerator(StableHybridGenerator):

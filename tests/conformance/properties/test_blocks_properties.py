@@ -98,6 +98,7 @@ FAULTS = [
         {"stable_generator": impl.HybridUNOGenerator},
     ),
     ("blocks.bad_input_rejected", {"generator": blocks_faults.UncheckedGenerator}),
+    ("blocks.every_parameter_used", {"generator": blocks_faults.SkippedBottleneckGenerator}),
     ("registry.builtins_resolve", {"registry": registry_faults.one_class_for_both}),
     (
         "registry.stable_hybrid_resolves_to_stable_blocks",
