@@ -55,6 +55,7 @@ EXTENSIONS: dict[str, str] = {
     "error_if_nonfinite": "AGC-023",
     "unit_dim": "AGC-024",
     "module": "AGC-024",
+    "statistics": "AGC-038",
 }
 """The optional keyword arguments of an ``agc`` target the harness checks when the target
 declares them, each with its clause: ``error_if_nonfinite=True`` raises on a non-finite
@@ -64,7 +65,9 @@ parameter is left alone) (AGC-024); ``module``: ``parameters`` may be an ``nn.Mo
 whose parameters are clipped along the axes its modules declare (a class attribute
 ``AGC_UNIT_DIMS = {parameter name: axis or None}``; axis 1 for the weight of an
 ``nn.ConvTranspose1d/2d/3d``; dim 0 for the rest), and a declaration naming no parameter of
-its module, or an axis out of range, is refused with ``ValueError`` (AGC-024)."""
+its module, or an axis out of range, is refused with ``ValueError`` (AGC-024);
+``statistics``: a ``clip`` target returns the gradients' norms before and after and the
+number of units clipped (AGC-038)."""
 
 _KEYS = ("dtypes", "max_rank", "clip_factor", "min_size", "distributed", "extensions")
 

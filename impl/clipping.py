@@ -351,3 +351,8 @@ def _raise_if_nonfinite(norm: Tensor) -> None:
             f"the global gradient norm is {float(norm)}: not clipping non-finite gradients "
             "(pass error_if_nonfinite=False to clip anyway)"
         )
+
+
+# What the dispatch returns beyond the plan's call, for conformance checks of it
+# (``conformance.domain``): its statistics are checked (AGC-038).
+clip_gradients_.conformance_domain = {"extensions": ["statistics"]}  # type: ignore[attr-defined]

@@ -511,4 +511,20 @@ CLAUSES: tuple[Clause, ...] = (
         source=f"{_PLAN_12}; issue 18 (mutants of the defaults survived every other clause)",
         reference=_REF,
     ),
+    Clause(
+        id="AGC-038",
+        level="SHOULD",
+        tier="strict",
+        why="An extension: the plan's dispatch returns nothing; the statistics are what a "
+        "training loop logs (TRN-005 reads them through the step).",
+        title="dispatch: statistics returned",
+        text=(
+            "A dispatch that returns statistics returns grad_norm_before and grad_norm_after, "
+            "the L2 norm of all the gradients together (complex entries by modulus) before and "
+            "after the call, and units_clipped: 1 or 0 for 'norm' (whether the norm exceeded "
+            "the value), the entries whose magnitude exceeded the value for 'value', the units "
+            "rescaled for 'agc'."
+        ),
+        source="issue 18 (mutants of the statistics survived every dispatch clause)",
+    ),
 )

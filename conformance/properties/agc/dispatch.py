@@ -2,11 +2,12 @@
 
 >>> from conformance.properties import PROPERTIES
 >>> sorted(p.clause for p in PROPERTIES if p.home.endswith("agc.dispatch"))
-['AGC-026', 'AGC-027', 'AGC-027', 'AGC-028', 'AGC-029', 'AGC-030']
+['AGC-026', 'AGC-027', 'AGC-027', 'AGC-028', 'AGC-029', 'AGC-030', 'AGC-038']
 
 The ``clip`` role's canonical call is ``targets.clip(parameters, algorithm,
 value)`` with an algorithm of ``spec.CLIP_ALGORITHMS``, clipping ``.grad`` in place; its
-return value is not inspected here.
+return value is inspected only for a target that declares the ``statistics`` extension
+(AGC-038).
 The act calls the target on fresh parameters and sends back the gradients; in the
 judge, torch's own ``clip_grad_norm_`` / ``clip_grad_value_`` (on the judge's copy of
 the same parameters) and :func:`spec.reference.agc_reference` give the expected ones.
@@ -34,6 +35,7 @@ from conformance.properties._assertions import (
     worst,
 )
 from conformance.properties._numeric import as64, atol, band, grads64, ratios, rtol, unit_rows
+from conformance.properties.agc.sync import units_over_bound
 from conformance.strategies.near_miss import annotated_values, near_miss_names, near_misses
 from conformance.strategies.tensors import (
     REAL,
@@ -266,3 +268,89 @@ def unknown_algorithm_rejected(ex: ClipCase, seen: dict[str, Any]) -> None:
             f"values; it says: {text}"
         )
     _unchanged(ex, seen["grads"], "modified before the error")
+
+
+# --- AGC-038: the statistics returned --------------------------------------------------------
+
+STATISTICS = ("grad_norm_before", "grad_norm_after", "units_clipped")
+"""The attributes of a dispatch's result that AGC-038 reads."""
+
+
+def _statistics_cases(domain: Domain) -> Any:
+    if "statistics" not in domain.extensions:
+        return NotApplicable(
+            "the target does not declare that it returns statistics (declare it with "
+            'conformance_domain = {"extensions": ["statistics"]} to have them checked)'
+        )
+    return _cases()(domain)
+
+
+def _act_statistics(targets: Targets, ex: ClipCase) -> dict[str, Any]:
+    params = ex.case.make_params()
+    out = targets.clip(ex.case.wrap(params), ex.algorithm, ex.value)
+    stats: dict[str, Any] = {}
+    for name in STATISTICS:
+        got = attempt(lambda n=name: float(getattr(out, n)))
+        stats[name] = got.value if got.ok else f"{got.raised.name}: {got.raised.message}"
+    return {"grads": [p.grad for p in params], "stats": stats}
+
+
+def _global_norm(grads: list[Any]) -> tuple[float, float]:
+    """(the float64 L2 norm of all ``grads``, its allowed error for a float32 accumulation)."""
+    arrays = [as64(g) for g in grads if g is not None]
+    total = float(np.sqrt(sum(float(np.sum(np.abs(a) ** 2)) for a in arrays)))
+    size = sum(a.size for a in arrays)
+    return total, 1e-5 * total + np.sqrt(max(size, 1)) * 2.0**-63
+
+
+def _expected_count(ex: ClipCase, before: float) -> tuple[int, int]:
+    """``(sure, either)`` of units_clipped, as :func:`units_over_bound` for 'agc'."""
+    value = ex.value
+    assert value is not None and value > 0
+    if ex.algorithm == "norm":
+        near = abs(before - value) <= 1e-5 * value
+        return (0, 1) if near else (int(before > value), 0)
+    if ex.algorithm == "value":
+        entries = np.concatenate(
+            [np.abs(as64(p.grad)).ravel() for p in ex.case.make_params() if p.grad is not None]
+        )
+        near = np.abs(entries - value) <= 1e-5 * value
+        return int(np.sum((entries > value) & ~near)), int(np.sum(near))
+    return units_over_bound(replace(ex.case, clip_factor=value, eps=1e-3))
+
+
+@conformance_property(
+    "AGC-038",
+    roles=("clip",),
+    strategy=_statistics_cases,
+    act=_act_statistics,
+)
+def dispatch_statistics(ex: ClipCase, seen: dict[str, Any]) -> None:
+    """A dispatch declaring ``statistics`` returns the global gradient norm before and after
+    the call and the number of units clipped by the algorithm."""
+    stats = seen["stats"]
+    unread = {n: v for n, v in stats.items() if isinstance(v, str)}
+    assert not unread, f"statistics that could not be read as numbers: {unread}; case {ex!r}"
+    params = ex.case.make_params()
+    before, slack_before = _global_norm([p.grad for p in params])
+    kept = zip(params, seen["grads"], strict=True)
+    after, slack_after = _global_norm([_after(g) for p, g in kept if p.grad is not None])
+    if np.isfinite(before) and before < 1e19:  # a float32 accumulation may overflow above it
+        for name, want, slack in (
+            ("grad_norm_before", before, slack_before),
+            ("grad_norm_after", after, slack_after),
+        ):
+            got = stats[name]
+            assert abs(got - want) <= slack, (
+                f"{name} = {got!r}; the float64 norm of the gradients "
+                f"{'before' if name.endswith('before') else 'after'} the call is {want!r} "
+                f"(allowed {slack:.3g}); case {ex!r}"
+            )
+    sure, either = _expected_count(ex, before)
+    count = stats["units_clipped"]
+    if not sure <= count <= sure + either:
+        within = f"{sure}" if not either else f"{sure} to {sure + either}"
+        raise AssertionError(
+            f"units_clipped = {count:g} for {ex.algorithm!r} at value {ex.value!r}; the float64 "
+            f"reference clips {within}; case {ex!r}"
+        )

@@ -24,7 +24,7 @@ from conformance.properties.agc._cases import real
 from conformance.properties.agc._seen import before
 from conformance.strategies.tensors import AGCCase
 
-__all__ = ["HOST_READS", "count_host_reads"]
+__all__ = ["HOST_READS", "count_host_reads", "units_over_bound"]
 
 HOST_READS = ("item", "tolist", "__bool__", "__float__", "__int__", "__index__", "cpu", "numpy")
 """Tensor methods that read a value on the host (a device sync on an accelerator)."""
@@ -89,6 +89,21 @@ def no_host_sync(case: AGCCase, seen: dict[str, Any]) -> None:
         )
 
 
+def units_over_bound(case: AGCCase) -> tuple[int, int]:
+    """Judge helper: ``(sure, either)``: the units of the case whose float64 gradient norm
+    exceeds the bound beyond rounding, and those within rounding of it (either way)."""
+    params, weights, grads = before(case)
+    sure = either = 0
+    for p, w, g in zip(params, weights, grads, strict=True):
+        if g is None:
+            continue
+        r, _ = ratios(w, g, case.clip_factor, case.eps)
+        near = np.abs(r - 1) < band(p.dtype)
+        sure += int(np.sum((r > 1) & ~near))
+        either += int(np.sum(near))
+    return sure, either
+
+
 @conformance_property(
     "AGC-025",
     roles=("agc",),
@@ -107,15 +122,7 @@ def count_returned(case: AGCCase, seen: dict[str, Any]) -> None:
             f"it returned a tensor of shape {seen['shape']}, not one number of clipped units; "
             f"case {case!r}"
         )
-    params, weights, grads = before(case)
-    sure = either = 0
-    for p, w, g in zip(params, weights, grads, strict=True):
-        if g is None:
-            continue
-        r, _ = ratios(w, g, case.clip_factor, case.eps)
-        near = np.abs(r - 1) < band(p.dtype)
-        sure += int(np.sum((r > 1) & ~near))
-        either += int(np.sum(near))
+    sure, either = units_over_bound(case)
     if not sure <= seen["count"] <= sure + either:
         within = f"{sure}" if not either else f"{sure} to {sure + either}"
         raise AssertionError(

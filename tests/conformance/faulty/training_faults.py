@@ -2,6 +2,8 @@
 
 - :func:`upstream_dispatch` is plan task 1.3's if/elif chain: an unknown algorithm falls
   through without clipping or error (AGC-030).
+- :func:`stale_statistics_dispatch` clips right but reports the norm before clipping as the
+  norm after it (AGC-038).
 - :func:`clip_before_unscale_step` clips the GradScaler's scaled gradients (TRN-001), and
   so, with 'value', turns an overflow finite before ``scaler.step`` unscales (TRN-007).
 - :func:`unaveraged_accumulation_step` sums micro-batch gradients without the 1/k (TRN-002).
@@ -22,12 +24,24 @@ from impl.clipping import clip_gradients_
 from impl.training import StepResult
 
 __all__ = [
+    "stale_statistics_dispatch",
     "clip_before_unscale_step",
     "no_update_step",
     "no_zero_grad_step",
     "unaveraged_accumulation_step",
     "upstream_dispatch",
 ]
+
+
+def stale_statistics_dispatch(
+    parameters: Iterable[torch.Tensor], algorithm: str, value: Any
+) -> Any:
+    """The bundled dispatch, whose result says grad_norm_after = grad_norm_before."""
+    out = clip_gradients_(parameters, algorithm, value)
+    return out._replace(grad_norm_after=out.grad_norm_before)
+
+
+stale_statistics_dispatch.conformance_domain = {"extensions": ["statistics"]}  # type: ignore[attr-defined]
 
 
 def upstream_dispatch(parameters: Iterable[torch.Tensor], algorithm: str, value: Any) -> None:

@@ -129,6 +129,7 @@ def test_faults_still_pass_unrelated_properties(fault: Any) -> None:
 
 STEP_FAULTS = [
     (Targets(clip=training_faults.upstream_dispatch), "agc.unknown_algorithm_rejected"),
+    (Targets(clip=training_faults.stale_statistics_dispatch), "agc.dispatch_statistics"),
     (Targets(train_step=training_faults.clip_before_unscale_step), "training.unscale_before_clip"),
     (
         Targets(train_step=training_faults.clip_before_unscale_step),
