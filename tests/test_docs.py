@@ -133,3 +133,52 @@ def test_tutorial_agc_fails_the_eps_guard_and_its_fix_passes() -> None:
     fixed = run_conformance({"agc": f"{tutorial / 'my_agc_fixed.py'}:agc"}, clauses=["AGC-009"])
     assert [r.status for r in buggy.results] == ["failed"]
     assert [r.status for r in fixed.results] == ["passed"]
+
+
+def _benchmark_module(name: str) -> ModuleType:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+
+
+def test_triage_entries_name_survivors_by_id_or_line_range() -> None:
+    scores = _benchmark_module("mutation_scores")
+    entries = scores.parse_triage(
+        "# reviewed\n120-180  the plugin machinery: no clause\nbranch:40:7:1  a type check\n"
+    )
+    assert scores.why_alive(entries, "statement:150:8:0") == "the plugin machinery: no clause"
+    assert scores.why_alive(entries, "branch:40:7:1") == "a type check"
+    assert scores.why_alive(entries, "branch:40:7:0") == ""  # another mutant of that line
+    assert scores.why_alive(entries, "constant:181:4:0") == ""
+    with pytest.raises(ValueError, match="has no reason"):
+        scores.parse_triage("120-180\n")
+    with pytest.raises(ValueError, match="not a mutant id"):
+        scores.parse_triage("line120  why\n")
+
+
+def test_mutation_page_says_why_each_survivor_lives(tmp_path: Path) -> None:
+    def survivor(mid: str, why: str) -> dict[str, object]:
+        return {"id": mid, "description": "d", "before": "a", "after": "b", "reached": True,
+                "why": why}  # fmt: skip
+
+    run = {
+        "name": "bundled-x", "role": "agc", "target": "impl:x", "options": ["--strict"],
+        "equivalence_file": None, "triage_file": "benchmarks/mutation/bundled_x.triage",
+        "score": 0.5, "generated": 4, "planned": 4, "killed": 2, "timeout": 0, "survived": 2,
+        "unreached": 0, "incompetent": 0, "equivalent": 0, "mutants_per_minute": 1.0,
+        "seconds": 1.0, "wall_seconds": 1.0, "load_before": [0, 0, 0], "load_after": [0, 0, 0],
+        "survivors": [survivor("branch:1:0:0", "no clause asks"), survivor("branch:2:0:0", "")],
+    }  # fmt: skip
+    data = {"command": "c", "conditions": {"date": "d"}, "runs": {"bundled-x": run}}
+    path = tmp_path / "scores.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    page = GEN.render_mutation_scores(path)
+    assert "(2; 1 reviewed in `benchmarks/mutation/bundled_x.triage`)" in page
+    assert "| no clause asks |" in page
+    assert "| not reviewed |" in page
