@@ -226,6 +226,19 @@ def _commit() -> str:
     return f"{head}+changes" if dirty else head
 
 
+def retriage(path: Path) -> int:
+    """Give every survivor in the results its reason from the triage files as they are now."""
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    for name, run in payload["runs"].items():
+        stem = RUNS[name][2] if name in RUNS else None
+        why = _triage(stem) if stem else []
+        run["triage_file"] = reviewed(stem, "triage")
+        for m in run["survivors"]:
+            m["why"] = why_alive(why, m["id"])
+    write_json(str(path), payload)
+    return 0
+
+
 def print_untriaged(path: Path, name: str) -> int:
     """Print the survivors of run ``name`` that no triage entry names (exit 1 if the results
     hold no such run)."""
@@ -254,10 +267,17 @@ def main(argv: list[str] | None = None) -> int:
         help="run nothing: print the survivors of NAME in the results that its triage file "
         "does not list, one 'id  # before -> after' line each, to review",
     )
+    parser.add_argument(
+        "--retriage",
+        action="store_true",
+        help="run nothing: read the triage files again into the results' survivors",
+    )
     args = parser.parse_args(argv)
     path = Path(args.json)
     if args.untriaged:
         return print_untriaged(path, args.untriaged)
+    if args.retriage:
+        return retriage(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"runs": {}}
     for kept in old.get("runs", {}).values():  # runs kept from an earlier sweep keep its commit

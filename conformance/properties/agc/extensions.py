@@ -156,9 +156,9 @@ def error_if_nonfinite(case: AGCCase, seen: dict[str, Any]) -> None:
 
 # --- AGC-024: the unit axis ----------------------------------------------------------------------
 
-AXES: tuple[int, ...] = (1, -1, 0)
-"""The int unit axes drawn for ``unit_dim`` (valid for every rank >= 2), the off-default ones
-first so that examples shrink toward a change of axis."""
+AXES: tuple[int, ...] = (1, -1, -2, 0)
+"""The int unit axes drawn for ``unit_dim`` (valid for every rank >= 2: -2 is the lowest), the
+off-default ones first so that examples shrink toward a change of axis."""
 
 DEFAULT = "default"
 """In a per-parameter example: the parameter is left out of the mapping (the callable answers
@@ -225,7 +225,7 @@ def _int_cases(domain: Domain) -> Any:
 
 def _int_examples(domain: Domain) -> tuple[tuple[AGCCase, int], ...]:
     case = _vector_and_matrix(domain) if "unit_dim" in domain.extensions else None
-    return () if case is None else ((case, 1), (case, -1))
+    return () if case is None else ((case, 1), (case, -1), (case, -2))
 
 
 def _act_int(targets: Targets, example: tuple[AGCCase, int]) -> dict[str, Any]:
@@ -324,11 +324,13 @@ ModuleExample = tuple[AGCCase, tuple[Axis, ...], str]
 
 def _declaring(params: list[torch.Tensor], axes: tuple[Axis, ...]) -> torch.nn.Module:
     """A module holding ``params`` as ``p0, p1, ...`` one level down (under ``inner``), whose
-    class declares the axes that are not DEFAULT."""
+    class declares the axes that are not DEFAULT, and a declared slot ``absent`` = None."""
     declared = {f"p{k}": a for k, a in enumerate(axes) if a != DEFAULT}
+    declared["absent"] = 0  # a declared parameter slot that holds None (bias=False): skipped
     inner = type("Declared", (torch.nn.Module,), {"AGC_UNIT_DIMS": declared})()
     for k, p in enumerate(params):
         inner.register_parameter(f"p{k}", p)
+    inner.register_parameter("absent", None)
     outer = torch.nn.Module()
     outer.add_module("inner", inner)
     return outer
@@ -350,12 +352,13 @@ def _module_cases(domain: Domain) -> Any:
 
 def _module_examples(domain: Domain) -> tuple[ModuleExample, ...]:
     """The vector-and-matrix case with the matrix declared along axis 1 (and once left
-    undeclared); a ConvTranspose2d weight (in 2, out 2) whose two axes clip differently."""
+    undeclared); a ConvTranspose2d weight (in 2, out 2) clipped differently along its output
+    axis 1, its input axis 0 and as one unit."""
     case = _vector_and_matrix(domain) if "module" in domain.extensions else None
     if case is None or domain.max_rank < 4:
         return ()
     square = ParamCase(
-        weight=[[[[1.0]], [[0.0]]], [[[0.0]], [[1.0]]]],
+        weight=[[[[1.0]], [[0.0]]], [[[0.0]], [[10.0]]]],
         grad=[[[[1.0]], [[1.0]]], [[[0.0]], [[0.0]]]],
         dtype=case.params[0].dtype,
     )
@@ -391,14 +394,16 @@ def module_unit_axes(example: ModuleExample, seen: dict[str, Any]) -> None:
 
 _BAD_AXES: dict[str, tuple[str, str]] = {
     "unit_dim": ("unit_dim", "unit_dim=2 for a rank-2 parameter"),
+    "unit_dim_bool": ("unit_dim", "unit_dim=True (a bool, not an axis)"),
     "unknown": ("module", "AGC_UNIT_DIMS names 'missing', which is not a parameter of its module"),
     "range": ("module", "AGC_UNIT_DIMS gives axis 2 to a rank-2 parameter"),
     "shared": ("module", "one parameter shared by two modules declared with axes 0 and 1"),
 }
 """kind -> (the extension that makes it applicable, what is wrong)."""
 
-_REFUSALS = ("ValueError", "LookupError")
-"""What a bad axis may raise (IndexError, KeyError: Python's errors for a bad index or key)."""
+_REFUSALS = {"unit_dim": ("ValueError", "TypeError", "IndexError"), "module": ("ValueError",)}
+"""What a bad axis may raise, per extension: a bad ``unit_dim`` Python's errors for a bad value,
+type or index; a bad declaration ``ValueError`` (the ``module`` extension's protocol)."""
 
 
 def _bad_examples(domain: Domain) -> tuple[tuple[str, str], ...]:
@@ -424,8 +429,8 @@ def _bad_strategy(domain: Domain) -> Any:
 
 def _bad_call(kind: str, weight: torch.Tensor) -> tuple[Any, dict[str, Any]]:
     """(what to pass as parameters, extra keywords) for a bad axis of ``kind``."""
-    if kind == "unit_dim":
-        return [weight], {"unit_dim": 2}
+    if kind.startswith("unit_dim"):
+        return [weight], {"unit_dim": True if kind == "unit_dim_bool" else 2}
     if kind == "shared":
         first, second = _declaring([weight], (0,)), _declaring([weight], (1,))
         return torch.nn.Sequential(first, second), {}
@@ -452,16 +457,15 @@ def _act_bad(targets: Targets, example: tuple[str, str]) -> dict[str, Any]:
     act=_act_bad,
 )
 def bad_unit_axes_rejected(example: tuple[str, str], seen: dict[str, Any]) -> None:
-    """An axis out of range (``unit_dim`` or a module's declaration), a declaration naming no
-    parameter of its module, or a shared parameter declared with two axes: ``ValueError`` (or
-    ``IndexError`` / ``KeyError``) before any gradient is modified."""
+    """A ``unit_dim`` out of range or not an int: ``ValueError``, ``TypeError`` or
+    ``IndexError``; a module's declaration out of range, naming no parameter of its module, or
+    giving a shared parameter two axes: ``ValueError``; each before any gradient is modified."""
     kind, _ = example
-    info, what = seen["raised"], _BAD_AXES[kind][1]
+    (extension, what), info = _BAD_AXES[kind], seen["raised"]
     if info is None:
         raise AssertionError(f"{what}: accepted without error; example {example!r}")
-    if not info.is_a(*_REFUSALS):
-        raise AssertionError(
-            f"{what}: raised {info.name}, not ValueError or IndexError: {info.message}"
-        )
+    if not info.is_a(*_REFUSALS[extension]):
+        allowed = " or ".join(_REFUSALS[extension])
+        raise AssertionError(f"{what}: raised {info.name}, not {allowed}: {info.message}")
     grad = grad_after({"grad": seen["grad"]})
     assert_bitwise(grad, torch.full_like(grad, 100.0), f"{what}: gradient modified", example)

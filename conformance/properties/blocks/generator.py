@@ -15,11 +15,13 @@ and whether it holds a normalisation layer) and the judge compares the summaries
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 import torch
 from torch import nn
 
+from conformance.domain import Domain
 from conformance.framework import Root, Targets, attempt, conformance_property
 from conformance.properties.blocks.block import norm_layers, tensor_facts
 from conformance.strategies.blocks import GeneratorCase, bad_generator_inputs, generator_cases
@@ -268,8 +270,22 @@ def _act_stable_bad(targets: Targets, case: GeneratorCase) -> dict[str, Any]:
     return _bad_input(targets.stable_generator, case)
 
 
+def _bad_examples(domain: Domain) -> tuple[GeneratorCase, ...]:
+    """With n_blocks 2: only H odd, only W odd, and one channel too many (each side alone, so
+    that a check of one side for both is seen)."""
+    if domain.min_size > 4:
+        return ()
+    base = GeneratorCase(hidden_channels=2, n_blocks=2, modes=1, height=4, width=4)
+    return (replace(base, height=3), replace(base, width=3), replace(base, extra_channels=1))
+
+
 @conformance_property(
-    "BLK-014", roles=("generator",), strategy=bad_generator_inputs(), max_examples=20, act=_act_bad
+    "BLK-014",
+    roles=("generator",),
+    strategy=bad_generator_inputs(),
+    examples=_bad_examples,
+    max_examples=20,
+    act=_act_bad,
 )
 def bad_input_rejected(case: GeneratorCase, seen: dict[str, Any]) -> None:
     """A wrong channel count or an H, W the depth cannot halve raise ValueError first."""
@@ -280,6 +296,7 @@ def bad_input_rejected(case: GeneratorCase, seen: dict[str, Any]) -> None:
     "BLK-014",
     roles=("stable_generator",),
     strategy=bad_generator_inputs(),
+    examples=_bad_examples,
     max_examples=20,
     act=_act_stable_bad,
 )
