@@ -119,7 +119,7 @@ CLAUSES: tuple[Clause, ...] = (
         text=(
             "With init='layerscale' a freshly built StablePtychoBlock has an update whose "
             "root-mean-square over the spatial axes is at most layerscale_init for every sample "
-            "and channel."
+            "and channel, and is not the identity (a zero start is zero-gamma)."
         ),
         source=_NOTES + " (upstream replaced zero-gamma by InstanceNorm(1, 0) + LayerScale 1e-3)",
     ),

@@ -435,7 +435,8 @@ def _act_layerscale(targets: Targets, case: BlockCase) -> dict[str, Any]:
 def layerscale_near_identity(case: BlockCase, seen: dict[str, Any]) -> None:
     """A block taking ``init``, built with init='layerscale' (and layerscale_init=1e-3 where it
     takes one): the update's RMS over the spatial axes is at most 1e-3 for every sample and
-    channel, in training and evaluation mode (no ``init``: nothing to check)."""
+    channel and not zero everywhere, in training and evaluation mode (no ``init``: nothing to
+    check)."""
     if not seen.pop("takes_init"):
         return
     seen.pop("gate")
@@ -449,4 +450,8 @@ def layerscale_near_identity(case: BlockCase, seen: dict[str, Any]) -> None:
         assert worst <= bound, (
             f"init='layerscale': the update's RMS per (sample, channel) reaches {worst:.3g} "
             f"(allowed {bound:.3g}, training={training}): not near the identity"
+        )
+        assert worst > 0, (
+            f"init='layerscale': the block is exactly the identity (training={training}): a "
+            "zero-gamma start, not a small gate on a unit norm"
         )
