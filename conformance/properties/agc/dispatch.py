@@ -191,7 +191,22 @@ def _norm_matches(ex: ClipCase, seen: dict[str, Any]) -> None:
             )
 
 
-@conformance_property("AGC-027", roles=("clip",), strategy=_cases(("norm",)), act=_act_clip)
+def _tiny_norm_examples(domain: Domain) -> tuple[ClipCase, ...]:
+    """A total norm of 2e-4 clipped to 1e-4: torch's 1e-6 added to the norm moves the factor
+    by 0.5 %, another constant (0, 1e-5, 1e-7) by a different amount."""
+    if "float32" not in domain.dtypes:
+        return ()
+    grads = ParamCase(weight=[1.0, 1.0], grad=[1.2e-4, 1.6e-4], dtype="float32")
+    return (ClipCase(case=AGCCase(params=(grads,)), algorithm="norm", value=1e-4),)
+
+
+@conformance_property(
+    "AGC-027",
+    roles=("clip",),
+    strategy=_cases(("norm",)),
+    examples=_tiny_norm_examples,
+    act=_act_clip,
+)
 def norm_matches_torch(ex: ClipCase, seen: dict[str, Any]) -> None:
     """'norm' gives the gradients of torch.nn.utils.clip_grad_norm_(max_norm=value)."""
     _norm_matches(ex, seen)
