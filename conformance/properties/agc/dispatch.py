@@ -334,10 +334,27 @@ def _expected_count(ex: ClipCase, before: float) -> tuple[int, int]:
     return units_over_bound(replace(ex.case, clip_factor=value, eps=1e-3))
 
 
+def _statistics_examples(domain: Domain) -> tuple[ClipCase, ...]:
+    """Each algorithm on two parameters whose gradients it clips (value 1: global norm 13,
+    entries up to 12, AGC bounds 0.03 and 0.01) and leaves alone (value 1000)."""
+    if "statistics" not in domain.extensions or "float32" not in domain.dtypes:
+        return ()
+    case = AGCCase(
+        params=(
+            ParamCase(weight=[[3.0, 0.0], [0.0, 0.0]], grad=[[3.0, 0.0], [4.0, 0.0]]),
+            ParamCase(weight=[1.0, 0.0], grad=[0.0, 12.0]),
+        )
+    )
+    return tuple(
+        ClipCase(case=case, algorithm=a, value=v) for a in ALGORITHMS for v in (1.0, 1000.0)
+    )
+
+
 @conformance_property(
     "AGC-038",
     roles=("clip",),
     strategy=_statistics_cases,
+    examples=_statistics_examples,
     act=_act_statistics,
 )
 def dispatch_statistics(ex: ClipCase, seen: dict[str, Any]) -> None:
