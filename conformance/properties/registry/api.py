@@ -18,6 +18,7 @@ are checked by the reference implementation's tests.
 from __future__ import annotations
 
 import inspect
+import uuid
 from typing import Any
 
 import torch
@@ -51,8 +52,26 @@ class _ProbeGenerator(nn.Module):
         super().__init__()
 
 
+class _OtherProbe(_ProbeGenerator):
+    """A second class offered under a name registered a moment before."""
+
+
 def _act_taken(targets: Targets, _: None) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
+    fresh = f"conformance-probe-{uuid.uuid4().hex[:12]}"  # never taken before this call
+    first = attempt(lambda: targets.register(fresh)(_ProbeGenerator))
+    resolved = attempt(targets.registry, fresh)
+    second = attempt(lambda: targets.register(fresh)(_OtherProbe))
+    again = attempt(targets.registry, fresh)
+    out["fresh"] = {
+        "name": fresh,
+        "first": first.raised,
+        "resolves": resolved.ok and resolved.value is _ProbeGenerator,
+        "resolved": repr(resolved.value) if resolved.ok else resolved.raised,
+        "raised": second.raised,
+        "same_after": again.ok and again.value is _ProbeGenerator,
+        "after": repr(again.value) if again.ok else again.raised,
+    }
     for name in BUILTIN:
         before = targets.registry(name)
         got = attempt(lambda n=name: targets.register(n)(_ProbeGenerator))
@@ -68,8 +87,21 @@ def _act_taken(targets: Targets, _: None) -> dict[str, Any]:
 
 @conformance_property("REG-004", roles=("registry", "register"), act=_act_taken)
 def taken_name_rejected(_: None, seen: dict[str, Any]) -> None:
-    """Registering a built-in name raises ValueError naming it; the entry stays in place."""
-    for name in BUILTIN:
+    """A fresh name registers and resolves to its class; registering it again, or a built-in
+    name, raises ValueError naming it, and the entry stays in place."""
+    fresh = seen["fresh"]
+    if fresh["first"] is not None:
+        raise AssertionError(
+            f"register({fresh['name']!r}) of a fresh name raised {fresh['first'].name}: "
+            f"{fresh['first'].message}"
+        )
+    if not fresh["resolves"]:
+        raise AssertionError(
+            f"after register({fresh['name']!r})(cls), resolve({fresh['name']!r}) gave "
+            f"{fresh['resolved']!r}, not the class registered"
+        )
+    seen[fresh["name"]] = fresh
+    for name in (fresh["name"], *BUILTIN):
         one = seen[name]
         info = one["raised"]
         if info is None:

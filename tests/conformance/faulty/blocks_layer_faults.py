@@ -11,6 +11,8 @@ Each wraps the reference implementation and changes one thing:
 - :class:`GeluOutsideBlock` computes GELU(x + S(x) + K(x)) (BLK-005);
   :class:`ReflectPadBlock` pads K by reflection (BLK-005).
 - :func:`overwriting_register` / :func:`table_resolve` replace a taken name silently (REG-004).
+- :func:`forgetful_register` refuses the built-in names but keeps nothing it accepts: a class
+  registered under a fresh name does not resolve (REG-004).
 - :class:`UpstreamModelConfig` takes any architecture string (REG-005).
 - :func:`halved_modes_build` drops a config field (REG-008), :func:`capless_build` the channel
   cap (REG-010).
@@ -39,6 +41,7 @@ __all__ = [
     "capless_build",
     "halved_modes_build",
     "overwriting_register",
+    "forgetful_register",
     "table_resolve",
 ]
 
@@ -104,6 +107,13 @@ def overwriting_register(name: str) -> Callable[[type[nn.Module]], type[nn.Modul
     return add
 
 
+def forgetful_register(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    """Refuses a taken name, and accepts any other without adding it anywhere."""
+    if name in _TABLE:
+        raise ValueError(f"generator name {name!r} is already taken")
+    return lambda cls: cls
+
+
 def reset_table() -> None:
     """Put the built-in entries back (after a check registered over them)."""
     _TABLE.clear()
@@ -145,6 +155,11 @@ FAULTS: list[tuple[str, dict[str, Any], str]] = [
     (
         "overwriting_register",
         {"registry": table_resolve, "register": overwriting_register},
+        "REG-004",
+    ),
+    (
+        "forgetful_register",
+        {"registry": table_resolve, "register": forgetful_register},
         "REG-004",
     ),
     (
