@@ -39,9 +39,9 @@ __all__ = [
     "ReflectPadBlock",
     "UpstreamModelConfig",
     "capless_build",
+    "forgetful_register",
     "halved_modes_build",
     "overwriting_register",
-    "forgetful_register",
     "table_resolve",
 ]
 

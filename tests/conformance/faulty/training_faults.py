@@ -24,10 +24,10 @@ from impl.clipping import clip_gradients_
 from impl.training import StepResult
 
 __all__ = [
-    "stale_statistics_dispatch",
     "clip_before_unscale_step",
     "no_update_step",
     "no_zero_grad_step",
+    "stale_statistics_dispatch",
     "unaveraged_accumulation_step",
     "upstream_dispatch",
 ]
