@@ -306,7 +306,8 @@ def _act_statistics(targets: Targets, ex: ClipCase) -> dict[str, Any]:
     stats: dict[str, Any] = {}
     for name in STATISTICS:
         got = attempt(lambda n=name: float(getattr(out, n)))
-        stats[name] = got.value if got.ok else f"{got.raised.name}: {got.raised.message}"
+        info = got.raised
+        stats[name] = got.value if info is None else f"{info.name}: {info.message}"
     return {"grads": [p.grad for p in params], "stats": stats}
 
 
@@ -323,8 +324,9 @@ def _expected_count(ex: ClipCase, before: float) -> tuple[int, int]:
     value = ex.value
     assert value is not None and value > 0
     if ex.algorithm == "norm":
-        near = abs(before - value) <= 1e-5 * value
-        return (0, 1) if near else (int(before > value), 0)
+        if abs(before - value) <= 1e-5 * value:
+            return 0, 1
+        return int(before > value), 0
     if ex.algorithm == "value":
         entries = np.concatenate(
             [np.abs(as64(p.grad)).ravel() for p in ex.case.make_params() if p.grad is not None]

@@ -339,7 +339,7 @@ def _declaring(params: list[torch.Tensor], axes: tuple[Axis, ...]) -> torch.nn.M
 def _transposed(params: list[torch.Tensor]) -> torch.nn.Module:
     (weight,) = params
     conv = torch.nn.ConvTranspose2d(weight.shape[0], weight.shape[1], 1, bias=False)
-    conv.weight = weight  # type: ignore[assignment]
+    conv.weight = weight
     return torch.nn.Sequential(conv)
 
 
@@ -436,7 +436,7 @@ def _bad_call(kind: str, weight: torch.Tensor) -> tuple[Any, dict[str, Any]]:
         return torch.nn.Sequential(first, second), {}
     module = _declaring([weight], (2,) if kind == "range" else (DEFAULT,))
     if kind == "unknown":
-        type(module.inner).AGC_UNIT_DIMS = {"missing": 0}  # type: ignore[attr-defined]
+        setattr(type(module.inner), "AGC_UNIT_DIMS", {"missing": 0})  # noqa: B010
     return module, {}
 
 

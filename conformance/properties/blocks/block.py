@@ -333,7 +333,7 @@ IN_EPS = 1e-5
 
 def _stable_parts(block: nn.Module) -> tuple[list[nn.Module], list[nn.Module], list[nn.Module]]:
     """(3x3 convs, norm layers, other children with parameters: the spectral conv)."""
-    convs = [
+    convs: list[nn.Module] = [
         m
         for m in block.modules()
         if isinstance(m, nn.Conv2d) and tuple(m.kernel_size) == (3, 3) and m is not block
