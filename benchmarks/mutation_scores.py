@@ -67,9 +67,9 @@ _TARGETS: dict[str, tuple[str, str]] = {
 
 MUTATED: tuple[str, ...] = (
     "agc", "clip", "train_step", "spectral_conv", "plain_block", "block", "generator",
-    "stable_generator", "registry", "tf_config", "torch_config",
+    "stable_generator", "registry", "tf_config", "torch_config", "bridge",
 )  # fmt: skip
-"""The roles whose targets are mutated (the bridge target is a module: not yet mutable)."""
+"""The roles whose targets are mutated (the bridge, a module, through to_tf and to_torch)."""
 
 PARTNERS: dict[str, tuple[str, ...]] = {
     "generator": ("stable_generator",),
@@ -77,6 +77,7 @@ PARTNERS: dict[str, tuple[str, ...]] = {
     "registry": ("register", "model_config", "build_generator"),
     "tf_config": ("torch_config", "bridge"),
     "torch_config": ("tf_config", "bridge"),
+    "bridge": ("tf_config", "torch_config"),
 }
 """The unchanged partner roles given beside a mutated one, so that the clauses joining
 roles (BLK-013, REG-004/005/008, CFG-005..007/009) judge its mutants too."""

@@ -41,6 +41,7 @@ from typing import Any
 
 from conformance.mutate.equivalence import EquivalenceEntry, unused
 from conformance.mutate.mutants import (
+    MEMBERS_SEP,
     Mutant,
     MutateError,
     absolute_imports,
@@ -51,7 +52,15 @@ from conformance.mutate.mutants import (
 )
 from conformance.mutate.outcomes import MutantOutcome, MutationReport
 
-__all__ = ["Settings", "judge_mutant", "mutate"]
+__all__ = ["MODULE_MEMBERS", "Settings", "judge_mutant", "mutate"]
+
+MODULE_MEMBERS: dict[str, tuple[str, ...]] = {"bridge": ("to_tf", "to_torch")}
+"""The members a whole-module target of a role is mutated through (with what they use)."""
+
+
+def _as_target(path: str | Path, qualname: str) -> str:
+    """The target naming ``qualname`` in the file ``path`` (the file alone for a module)."""
+    return str(path) if MEMBERS_SEP in qualname else f"{path}:{qualname}"
 
 
 @dataclass(frozen=True)
@@ -248,7 +257,7 @@ def mutate(
             path = Path(folder) / str(number) / Path(file).name
             path.parent.mkdir()
             path.write_text(text, encoding="utf-8")
-            todo.append((mutant, f"{path}:{qualname}"))
+            todo.append((mutant, _as_target(path, qualname)))
         started = time.perf_counter()
         for mutant in chosen:
             entry = declared.get(mutant.id)
@@ -274,10 +283,23 @@ def _source_of(target: str, meta: dict[str, str], role: str) -> tuple[str, str, 
     from conformance.targets import is_file, parse_target
 
     location, attr = parse_target(target, role)
-    if attr is None:
-        raise MutateError(
-            f"the {role} target {target!r} names a whole module: give 'module:attr' to mutate"
-        )
+    if attr is None:  # a whole module (the bridge): its members and what they use
+        members = MODULE_MEMBERS.get(role)
+        if members is None:
+            raise MutateError(
+                f"the {role} target {target!r} names a whole module: give 'module:attr'"
+            )
+        if is_file(location):
+            return location, MEMBERS_SEP.join(members), ""
+        path, _, module = locate(location, members[0], worker_sys_path())
+        source = Path(path).read_text(encoding="utf-8")
+        missing = [m for m in members if not defines(source, m)]
+        if missing:
+            raise MutateError(
+                f"the {role} target {target!r}: {path} defines {members[0]!r} but not "
+                f"{missing}; mutation needs one file defining {', '.join(members)}"
+            )
+        return str(path), MEMBERS_SEP.join(members), module
     file = meta.get("file", "")
     obj = meta.get("object", "")
     module, _, qualname = obj.partition(":")
@@ -335,7 +357,7 @@ def _reached_lines(
     copy.write_text(source.rstrip("\n") + "\n" + _TRACE.format(out=str(out)), encoding="utf-8")
     try:
         report = run_conformance(
-            {**names, role: f"{copy}:{qualname}"},
+            {**names, role: _as_target(copy, qualname)},
             profile=settings.profile,
             seed=settings.seed,
             clauses=settings.clauses,

@@ -66,11 +66,19 @@ class Mutant:
     a line-coverage run can tell that no property reaches them)."""
 
 
+MEMBERS_SEP = "+"
+"""Joins the names of a whole-module target's members in a qualname: ``to_tf+to_torch``."""
+
+
 def scope(tree: ast.Module, qualname: str) -> list[ast.stmt]:
-    """The module-level statements a mutation of ``qualname`` covers, in source order.
+    """The module-level statements a mutation of ``qualname`` covers, in source order
+    (``a+b``: of both names, for a role whose target is a module with those members).
 
     >>> tree = ast.parse("A = 1\\nB = 2\\ndef g(): return A\\ndef f(): return g()\\n")
     >>> [getattr(s, "name", "assign") for s in scope(tree, "f")]
+    ['assign', 'g', 'f']
+
+    >>> [getattr(s, "name", "assign") for s in scope(tree, "g+f")]
     ['assign', 'g', 'f']
 
     MutateError when the module defines no ``qualname.split('.')[0]`` at top level.
@@ -89,15 +97,16 @@ def scope(tree: ast.Module, qualname: str) -> list[ast.stmt]:
             and stmt.value is not None
         ):
             defined[stmt.target.id] = stmt
-    top = qualname.split(".")[0]
-    if top not in defined:
-        known = ", ".join(sorted(n for n in defined if not n.startswith("__"))[:20])
-        raise MutateError(
-            f"the target's module defines no {top!r} at module level (it defines: {known}); "
-            "mutation needs the source of the object the target names"
-        )
+    tops = [q.split(".")[0] for q in qualname.split(MEMBERS_SEP)]
+    for top in tops:
+        if top not in defined:
+            known = ", ".join(sorted(n for n in defined if not n.startswith("__"))[:20])
+            raise MutateError(
+                f"the target's module defines no {top!r} at module level (it defines: "
+                f"{known}); mutation needs the source of the object the target names"
+            )
     chosen: list[ast.stmt] = []
-    todo = [defined[top]]
+    todo = [defined[top] for top in tops]
     while todo:
         stmt = todo.pop()
         if any(stmt is c for c in chosen):

@@ -225,3 +225,19 @@ def test_mutants_on_lines_no_property_reaches_survive_unrun() -> None:
     again = mutate("agc", target, settings, operators=["statement"], skip_unreached=False)
     rerun = {o.id: o for o in again.outcomes}["statement:23:8:0"]
     assert (rerun.outcome, rerun.reached) == ("survived", True)
+
+
+def test_a_whole_module_bridge_is_mutated_through_its_members() -> None:
+    """The bridge role's target is a module: its mutants are those of to_tf and to_torch (and
+    what they use), each loaded as a module again."""
+    targets = {
+        "bridge": f"{TINY}/bridge.py",
+        "tf_config": "spec:TFTrainingConfig",
+        "torch_config": "spec:TorchTrainingConfig",
+    }
+    report = mutate("bridge", targets, Settings(clauses=["CFG-006"]), operators=["statement"])
+    assert report.qualname == "to_tf+to_torch"
+    assert {o.id: o.outcome for o in report.outcomes} == {
+        "statement:11:4:0": "killed",  # return spec.to_tf(cfg) -> pass
+        "statement:15:4:0": "killed",  # return spec.to_torch(cfg) -> pass
+    }
