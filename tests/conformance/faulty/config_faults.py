@@ -41,6 +41,7 @@ __all__ = [
     "crossed_algorithm_bridge",
     "drops_algorithm_bridge",
     "no_rename_bridge",
+    "noisy_bridge",
     "silent_bridge",
 ]
 
@@ -181,6 +182,19 @@ silent_bridge = _bridge(
 """Drops one-sided non-default values without a word (CFG-009, a SHOULD)."""
 
 
+def _noisy(convert: Any) -> Any:
+    def noisy(cfg: Any) -> Any:
+        warnings.warn("some fields may not carry across", UserWarning, stacklevel=2)
+        return convert(cfg)
+
+    return noisy
+
+
+noisy_bridge = _bridge(_noisy(spec.to_tf), _noisy(spec.to_torch))
+"""Warns on every conversion, a config at its defaults too: a report that always fires
+(CFG-009, a SHOULD)."""
+
+
 FAULTS: dict[str, tuple[dict[str, Any], set[str]]] = {
     "plain_str_algorithm": ({"torch_config": PlainStrAlgorithmTorchConfig}, {"CFG-003", "CFG-011"}),
     "value_default_both_sides": (
@@ -200,6 +214,7 @@ FAULTS: dict[str, tuple[dict[str, Any], set[str]]] = {
     ),
     "no_rename_bridge": ({"bridge": f"{__name__}:no_rename_bridge"}, {"CFG-006"}),
     "silent_bridge": ({"bridge": f"{__name__}:silent_bridge"}, {"CFG-009"}),
+    "noisy_bridge": ({"bridge": f"{__name__}:noisy_bridge"}, {"CFG-009"}),
 }
 """name -> (roles replaced in the faithful {tf_config, torch_config, bridge}, clauses it fails).
 
