@@ -300,6 +300,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {error}", file=sys.stderr, flush=True)
             failed.append(name)
             continue
+        if path.exists():  # another sweep may have written runs since this one started
+            payload["runs"] = json.loads(path.read_text(encoding="utf-8")).get("runs", {})
         payload["runs"][name] = result
         payload["conditions"]["load_after"] = result["load_after"]
         write_json(str(path), payload)

@@ -122,8 +122,8 @@ CLAUSES: tuple[Clause, ...] = (
         title="one-sided fields reported",
         text=(
             "A conversion that cannot carry a one-sided field holding a non-default value "
-            "reports it (warning or error) rather than dropping it silently; a config at its "
-            "defaults converts without a report."
+            "reports it (a warning or an error naming the field) rather than dropping it "
+            "silently; a config at its defaults converts without a report."
         ),
         source="issue 2",
     ),

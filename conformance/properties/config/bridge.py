@@ -217,8 +217,8 @@ def _act_one_sided(targets: Targets, example: BadValue) -> dict[str, Any]:
 
 @conformance_property("CFG-009", roles=_BRIDGE_ROLES, strategy=_ONE_SIDED, act=_act_one_sided)
 def bridge_reports_one_sided(example: BadValue, seen: dict[str, Any]) -> None:
-    """A one-sided field with a non-default value is reported (warning or error), not dropped;
-    a config at its defaults converts without a report (nothing is lost)."""
+    """A one-sided field with a non-default value is reported (a warning or an error naming
+    it), not dropped; a config at its defaults converts without a report (nothing is lost)."""
     noise = seen["defaults_warnings"]  # an error there is CFG-005 / CFG-006's to judge
     if noise:
         raise AssertionError(
@@ -229,10 +229,17 @@ def bridge_reports_one_sided(example: BadValue, seen: dict[str, Any]) -> None:
     if default.get(example.field) == example.value:
         return  # this implementation's default: nothing would be lost
     built(seen["source"], "CFG-009", example.kwargs(), example.side)
-    if seen["raised"] is not None:
+    info = seen["raised"]
+    if info is not None:
+        if example.field not in info.message:
+            raise AssertionError(
+                f"{example.field}={example.value!r} has no counterpart on the other side; the "
+                f"conversion raised {info.name}, which does not name it: {info.message}"
+            )
         return  # reported as an error
-    if not seen["warnings"]:
+    if not any(example.field in w for w in seen["warnings"]):
         raise AssertionError(
             f"{example.field}={example.value!r} has no counterpart on the other side and was "
-            f"dropped without a warning or an error; example {example!r}"
+            f"dropped without a warning or an error naming it (warnings: "
+            f"{seen['warnings']!r}); example {example!r}"
         )
