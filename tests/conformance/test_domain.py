@@ -82,18 +82,28 @@ def test_clip_factor_domain_narrows_the_drawn_factors() -> None:
 
 
 def test_extensions_are_checked_only_where_declared() -> None:
-    """AGC-023 / AGC-024 run for a target declaring the keywords (the bundled AGC) and are
-    not applicable, with the declaration to make, for one that does not (faithful AGC)."""
+    """AGC-023 / AGC-024 (and AGC-038 for the dispatch) run for a target declaring the
+    extensions (the bundled ones) and are not applicable, with the declaration to make, for one
+    that does not (the faithful ones)."""
     extension_clauses = ["AGC-023", "AGC-024"]
     ours = statuses(
         run_conformance({"agc": "impl:adaptive_gradient_clip_"}, clauses=["AGC-02[34]"])
     )
     assert ours == {
+        "agc.bad_unit_axes_rejected": "passed",
         "agc.error_if_nonfinite": "passed",
+        "agc.module_unit_axes": "passed",
         "agc.unit_dim_callable": "passed",
         "agc.unit_dim_int": "passed",
         "agc.unit_dim_per_parameter": "passed",
     }
+    stats = {"clip": "impl:clip_gradients_"}
+    assert statuses(run_conformance(stats, clauses=["AGC-038"])) == {
+        "agc.dispatch_statistics": "passed"
+    }
+    faithful = run_conformance({"clip": "faithful.clipping:clip_gradients_"}, clauses=["AGC-038"])
+    assert [r.status for r in faithful.results] == ["not_applicable"]
+    assert '{"extensions": ["statistics"]}' in faithful.results[0].message
     plain = run_conformance(
         {"agc": "faithful.agc:adaptive_gradient_clip_"}, clauses=extension_clauses
     )
@@ -101,6 +111,8 @@ def test_extensions_are_checked_only_where_declared() -> None:
     why = {r.property: r.message for r in plain.results}
     assert '{"extensions": ["unit_dim"]}' in why["agc.unit_dim_int"]
     assert '{"extensions": ["error_if_nonfinite"]}' in why["agc.error_if_nonfinite"]
+    assert '{"extensions": ["module"]}' in why["agc.module_unit_axes"]
+    assert '"unit_dim", "module"' in why["agc.bad_unit_axes_rejected"]
 
 
 def test_extension_declarations_are_validated_and_joined() -> None:
