@@ -28,10 +28,21 @@ from conformance.targets import TargetError
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "tests" / "conformance" / "hostile"
-BUNDLED = Domain.declared(impl.adaptive_gradient_clip_.conformance_domain)
-"""The bundled AGC's declared domain (the optional keywords it accepts)."""
+DECLARED = {
+    "agc": Domain.declared(impl.adaptive_gradient_clip_.conformance_domain),
+    "clip": Domain.declared(impl.clip_gradients_.conformance_domain),
+}
+"""The bundled targets' declared domains (the extensions they accept or return)."""
+
+
+def _bundled_domain(prop: conformance.Property) -> Domain:
+    return next((DECLARED[r] for r in prop.roles if r in DECLARED), Domain())
+
+
 ON_REQUEST = {
-    p.id for p in conformance.PROPERTIES if isinstance(p.strategy_for(BUNDLED), NotApplicable)
+    p.id
+    for p in conformance.PROPERTIES
+    if isinstance(p.strategy_for(_bundled_domain(p)), NotApplicable)
 }
 """Properties that run only when asked (the sharded ones: --distributed N); not applicable
 in a default run of the bundled implementation."""
